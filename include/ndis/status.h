@@ -1,0 +1,844 @@
+/*
+ * ndis/status.h - NTSTATUS and NDIS_STATUS codes with their Windows values.
+ *
+ * Values only: no functions and no condis policy. Every NDIS_STATUS_* name
+ * the WDK's ndis.h declares is defined here unconditionally, whatever NDIS
+ * version the driver asks for, so that condis can name any status a driver
+ * hands it. CONDIS_NDIS_STATUS_LIST at the end enumerates them all.
+ *
+ * This header is included before ndis/object.h and so depends only on
+ * ndis/types.h. Windows names only; included through <ndis.h>.
+ */
+#ifndef CONDIS_NDIS_STATUS_H
+#define CONDIS_NDIS_STATUS_H
+
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * NDIS_STATUS is an int in the WDK; NTSTATUS (a LONG) comes from types.h.
+ * Both are 32 bits here, so an NDIS_STATUS and the NTSTATUS it is built
+ * from compare equal.
+ */
+typedef int NDIS_STATUS, *PNDIS_STATUS;
+
+/* The two top bits of an NTSTATUS give its severity. */
+#define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
+#define NT_INFORMATION(Status) ((((ULONG)(Status)) >> 30) == 1)
+#define NT_WARNING(Status) ((((ULONG)(Status)) >> 30) == 2)
+#define NT_ERROR(Status) ((((ULONG)(Status)) >> 30) == 3)
+
+#define STATUS_SEVERITY_SUCCESS 0x0
+#define STATUS_SEVERITY_INFORMATIONAL 0x1
+#define STATUS_SEVERITY_WARNING 0x2
+#define STATUS_SEVERITY_ERROR 0x3
+#define FACILITY_NDIS_ERROR_CODE 0x23
+
+/*
+ * ---- NTSTATUS values -----------------------------------------------------
+ * The general codes a CoNDIS driver returns or is handed, then the NDIS
+ * facility (0x23) codes that several NDIS_STATUS values are built from.
+ */
+#define STATUS_SUCCESS                                       ((NTSTATUS)0x00000000L)
+#define STATUS_WAIT_0                                        ((NTSTATUS)0x00000000L)
+#define STATUS_WAIT_1                                        ((NTSTATUS)0x00000001L)
+#define STATUS_WAIT_2                                        ((NTSTATUS)0x00000002L)
+#define STATUS_WAIT_3                                        ((NTSTATUS)0x00000003L)
+#define STATUS_WAIT_63                                       ((NTSTATUS)0x0000003FL)
+#define STATUS_ABANDONED                                     ((NTSTATUS)0x00000080L)
+#define STATUS_ABANDONED_WAIT_0                              ((NTSTATUS)0x00000080L)
+#define STATUS_ABANDONED_WAIT_63                             ((NTSTATUS)0x000000BFL)
+#define STATUS_USER_APC                                      ((NTSTATUS)0x000000C0L)
+#define STATUS_KERNEL_APC                                    ((NTSTATUS)0x00000100L)
+#define STATUS_ALERTED                                       ((NTSTATUS)0x00000101L)
+#define STATUS_TIMEOUT                                       ((NTSTATUS)0x00000102L)
+#define STATUS_PENDING                                       ((NTSTATUS)0x00000103L)
+#define STATUS_REPARSE                                       ((NTSTATUS)0x00000104L)
+#define STATUS_MORE_ENTRIES                                  ((NTSTATUS)0x00000105L)
+
+#define STATUS_NDIS_INDICATION_REQUIRED                      ((NTSTATUS)0x40230001L)
+
+#define STATUS_BUFFER_OVERFLOW                               ((NTSTATUS)0x80000005L)
+#define STATUS_NO_MORE_FILES                                 ((NTSTATUS)0x80000006L)
+#define STATUS_DEVICE_POWERED_OFF                            ((NTSTATUS)0x8000000FL)
+#define STATUS_DEVICE_OFF_LINE                               ((NTSTATUS)0x80000010L)
+#define STATUS_DEVICE_BUSY                                   ((NTSTATUS)0x80000011L)
+#define STATUS_NO_MORE_ENTRIES                               ((NTSTATUS)0x8000001AL)
+
+#define STATUS_UNSUCCESSFUL                                  ((NTSTATUS)0xC0000001L)
+#define STATUS_NOT_IMPLEMENTED                               ((NTSTATUS)0xC0000002L)
+#define STATUS_INVALID_INFO_CLASS                            ((NTSTATUS)0xC0000003L)
+#define STATUS_INFO_LENGTH_MISMATCH                          ((NTSTATUS)0xC0000004L)
+#define STATUS_ACCESS_VIOLATION                              ((NTSTATUS)0xC0000005L)
+#define STATUS_INVALID_HANDLE                                ((NTSTATUS)0xC0000008L)
+#define STATUS_INVALID_PARAMETER                             ((NTSTATUS)0xC000000DL)
+#define STATUS_NO_SUCH_DEVICE                                ((NTSTATUS)0xC000000EL)
+#define STATUS_NO_SUCH_FILE                                  ((NTSTATUS)0xC000000FL)
+#define STATUS_INVALID_DEVICE_REQUEST                        ((NTSTATUS)0xC0000010L)
+#define STATUS_END_OF_FILE                                   ((NTSTATUS)0xC0000011L)
+#define STATUS_MORE_PROCESSING_REQUIRED                      ((NTSTATUS)0xC0000016L)
+#define STATUS_NO_MEMORY                                     ((NTSTATUS)0xC0000017L)
+#define STATUS_ACCESS_DENIED                                 ((NTSTATUS)0xC0000022L)
+#define STATUS_BUFFER_TOO_SMALL                              ((NTSTATUS)0xC0000023L)
+#define STATUS_OBJECT_TYPE_MISMATCH                          ((NTSTATUS)0xC0000024L)
+#define STATUS_OBJECT_NAME_INVALID                           ((NTSTATUS)0xC0000033L)
+#define STATUS_OBJECT_NAME_NOT_FOUND                         ((NTSTATUS)0xC0000034L)
+#define STATUS_OBJECT_NAME_COLLISION                         ((NTSTATUS)0xC0000035L)
+#define STATUS_OBJECT_PATH_NOT_FOUND                         ((NTSTATUS)0xC000003AL)
+#define STATUS_DATA_OVERRUN                                  ((NTSTATUS)0xC000003CL)
+#define STATUS_DATA_ERROR                                    ((NTSTATUS)0xC000003EL)
+#define STATUS_CRC_ERROR                                     ((NTSTATUS)0xC000003FL)
+#define STATUS_DELETE_PENDING                                ((NTSTATUS)0xC0000056L)
+#define STATUS_UNKNOWN_REVISION                              ((NTSTATUS)0xC0000058L)
+#define STATUS_REVISION_MISMATCH                             ((NTSTATUS)0xC0000059L)
+#define STATUS_INTEGER_OVERFLOW                              ((NTSTATUS)0xC0000095L)
+#define STATUS_INSUFFICIENT_RESOURCES                        ((NTSTATUS)0xC000009AL)
+#define STATUS_DEVICE_DATA_ERROR                             ((NTSTATUS)0xC000009CL)
+#define STATUS_DEVICE_NOT_CONNECTED                          ((NTSTATUS)0xC000009DL)
+#define STATUS_DEVICE_POWER_FAILURE                          ((NTSTATUS)0xC000009EL)
+#define STATUS_DEVICE_NOT_READY                              ((NTSTATUS)0xC00000A3L)
+#define STATUS_IO_TIMEOUT                                    ((NTSTATUS)0xC00000B5L)
+#define STATUS_NOT_SUPPORTED                                 ((NTSTATUS)0xC00000BBL)
+#define STATUS_NETWORK_BUSY                                  ((NTSTATUS)0xC00000BFL)
+#define STATUS_DEVICE_DOES_NOT_EXIST                         ((NTSTATUS)0xC00000C0L)
+#define STATUS_ADAPTER_HARDWARE_ERROR                        ((NTSTATUS)0xC00000C2L)
+#define STATUS_INVALID_NETWORK_RESPONSE                      ((NTSTATUS)0xC00000C3L)
+#define STATUS_UNEXPECTED_NETWORK_ERROR                      ((NTSTATUS)0xC00000C4L)
+#define STATUS_REQUEST_NOT_ACCEPTED                          ((NTSTATUS)0xC00000D0L)
+#define STATUS_INTERNAL_ERROR                                ((NTSTATUS)0xC00000E5L)
+#define STATUS_INVALID_USER_BUFFER                           ((NTSTATUS)0xC00000E8L)
+#define STATUS_INVALID_PARAMETER_1                           ((NTSTATUS)0xC00000EFL)
+#define STATUS_INVALID_PARAMETER_2                           ((NTSTATUS)0xC00000F0L)
+#define STATUS_INVALID_PARAMETER_3                           ((NTSTATUS)0xC00000F1L)
+#define STATUS_INVALID_PARAMETER_4                           ((NTSTATUS)0xC00000F2L)
+#define STATUS_CANCELLED                                     ((NTSTATUS)0xC0000120L)
+#define STATUS_LOCAL_DISCONNECT                              ((NTSTATUS)0xC000013BL)
+#define STATUS_REMOTE_DISCONNECT                             ((NTSTATUS)0xC000013CL)
+#define STATUS_REMOTE_RESOURCES                              ((NTSTATUS)0xC000013DL)
+#define STATUS_LINK_FAILED                                   ((NTSTATUS)0xC000013EL)
+#define STATUS_LINK_TIMEOUT                                  ((NTSTATUS)0xC000013FL)
+#define STATUS_INVALID_CONNECTION                            ((NTSTATUS)0xC0000140L)
+#define STATUS_INVALID_ADDRESS                               ((NTSTATUS)0xC0000141L)
+#define STATUS_DEVICE_CONFIGURATION_ERROR                    ((NTSTATUS)0xC0000182L)
+#define STATUS_DRIVER_INTERNAL_ERROR                         ((NTSTATUS)0xC0000183L)
+#define STATUS_INVALID_DEVICE_STATE                          ((NTSTATUS)0xC0000184L)
+#define STATUS_IO_DEVICE_ERROR                               ((NTSTATUS)0xC0000185L)
+#define STATUS_DEVICE_PROTOCOL_ERROR                         ((NTSTATUS)0xC0000186L)
+#define STATUS_INVALID_BUFFER_SIZE                           ((NTSTATUS)0xC0000206L)
+#define STATUS_INVALID_ADDRESS_COMPONENT                     ((NTSTATUS)0xC0000207L)
+#define STATUS_TOO_MANY_ADDRESSES                            ((NTSTATUS)0xC0000209L)
+#define STATUS_ADDRESS_ALREADY_EXISTS                        ((NTSTATUS)0xC000020AL)
+#define STATUS_ADDRESS_CLOSED                                ((NTSTATUS)0xC000020BL)
+#define STATUS_CONNECTION_DISCONNECTED                       ((NTSTATUS)0xC000020CL)
+#define STATUS_CONNECTION_RESET                              ((NTSTATUS)0xC000020DL)
+#define STATUS_TRANSACTION_ABORTED                           ((NTSTATUS)0xC000020FL)
+#define STATUS_DATA_NOT_ACCEPTED                             ((NTSTATUS)0xC000021BL)
+#define STATUS_NOT_FOUND                                     ((NTSTATUS)0xC0000225L)
+#define STATUS_RETRY                                         ((NTSTATUS)0xC000022DL)
+#define STATUS_CONNECTION_REFUSED                            ((NTSTATUS)0xC0000236L)
+#define STATUS_GRACEFUL_DISCONNECT                           ((NTSTATUS)0xC0000237L)
+#define STATUS_CONNECTION_INVALID                            ((NTSTATUS)0xC000023AL)
+#define STATUS_CONNECTION_ACTIVE                             ((NTSTATUS)0xC000023BL)
+#define STATUS_NETWORK_UNREACHABLE                           ((NTSTATUS)0xC000023CL)
+#define STATUS_HOST_UNREACHABLE                              ((NTSTATUS)0xC000023DL)
+#define STATUS_PROTOCOL_UNREACHABLE                          ((NTSTATUS)0xC000023EL)
+#define STATUS_PORT_UNREACHABLE                              ((NTSTATUS)0xC000023FL)
+#define STATUS_REQUEST_ABORTED                               ((NTSTATUS)0xC0000240L)
+#define STATUS_CONNECTION_ABORTED                            ((NTSTATUS)0xC0000241L)
+#define STATUS_DEVICE_REMOVED                                ((NTSTATUS)0xC00002B6L)
+#define STATUS_INSUFFICIENT_POWER                            ((NTSTATUS)0xC00002DEL)
+#define STATUS_POWER_STATE_INVALID                           ((NTSTATUS)0xC00002D3L)
+
+#define STATUS_NDIS_CLOSING                                  ((NTSTATUS)0xC0230002L)
+#define STATUS_NDIS_BAD_VERSION                              ((NTSTATUS)0xC0230004L)
+#define STATUS_NDIS_BAD_CHARACTERISTICS                      ((NTSTATUS)0xC0230005L)
+#define STATUS_NDIS_ADAPTER_NOT_FOUND                        ((NTSTATUS)0xC0230006L)
+#define STATUS_NDIS_OPEN_FAILED                              ((NTSTATUS)0xC0230007L)
+#define STATUS_NDIS_DEVICE_FAILED                            ((NTSTATUS)0xC0230008L)
+#define STATUS_NDIS_MULTICAST_FULL                           ((NTSTATUS)0xC0230009L)
+#define STATUS_NDIS_MULTICAST_EXISTS                         ((NTSTATUS)0xC023000AL)
+#define STATUS_NDIS_MULTICAST_NOT_FOUND                      ((NTSTATUS)0xC023000BL)
+#define STATUS_NDIS_REQUEST_ABORTED                          ((NTSTATUS)0xC023000CL)
+#define STATUS_NDIS_RESET_IN_PROGRESS                        ((NTSTATUS)0xC023000DL)
+#define STATUS_NDIS_INVALID_PACKET                           ((NTSTATUS)0xC023000FL)
+#define STATUS_NDIS_INVALID_DEVICE_REQUEST                   ((NTSTATUS)0xC0230010L)
+#define STATUS_NDIS_ADAPTER_NOT_READY                        ((NTSTATUS)0xC0230011L)
+#define STATUS_NDIS_INVALID_LENGTH                           ((NTSTATUS)0xC0230014L)
+#define STATUS_NDIS_INVALID_DATA                             ((NTSTATUS)0xC0230015L)
+#define STATUS_NDIS_BUFFER_TOO_SHORT                         ((NTSTATUS)0xC0230016L)
+#define STATUS_NDIS_INVALID_OID                              ((NTSTATUS)0xC0230017L)
+#define STATUS_NDIS_ADAPTER_REMOVED                          ((NTSTATUS)0xC0230018L)
+#define STATUS_NDIS_UNSUPPORTED_MEDIA                        ((NTSTATUS)0xC0230019L)
+#define STATUS_NDIS_GROUP_ADDRESS_IN_USE                     ((NTSTATUS)0xC023001AL)
+#define STATUS_NDIS_FILE_NOT_FOUND                           ((NTSTATUS)0xC023001BL)
+#define STATUS_NDIS_ERROR_READING_FILE                       ((NTSTATUS)0xC023001CL)
+#define STATUS_NDIS_ALREADY_MAPPED                           ((NTSTATUS)0xC023001DL)
+#define STATUS_NDIS_RESOURCE_CONFLICT                        ((NTSTATUS)0xC023001EL)
+#define STATUS_NDIS_MEDIA_DISCONNECTED                       ((NTSTATUS)0xC023001FL)
+#define STATUS_NDIS_INVALID_ADDRESS                          ((NTSTATUS)0xC0230022L)
+#define STATUS_NDIS_PAUSED                                   ((NTSTATUS)0xC023002AL)
+#define STATUS_NDIS_INTERFACE_NOT_FOUND                      ((NTSTATUS)0xC023002BL)
+#define STATUS_NDIS_UNSUPPORTED_REVISION                     ((NTSTATUS)0xC023002CL)
+#define STATUS_NDIS_INVALID_PORT                             ((NTSTATUS)0xC023002DL)
+#define STATUS_NDIS_INVALID_PORT_STATE                       ((NTSTATUS)0xC023002EL)
+#define STATUS_NDIS_LOW_POWER_STATE                          ((NTSTATUS)0xC023002FL)
+#define STATUS_NDIS_REINIT_REQUIRED                          ((NTSTATUS)0xC0230030L)
+#define STATUS_NDIS_NO_QUEUES                                ((NTSTATUS)0xC0230031L)
+#define STATUS_NDIS_NOT_SUPPORTED                            ((NTSTATUS)0xC02300BBL)
+#define STATUS_NDIS_OFFLOAD_POLICY                           ((NTSTATUS)0xC023100FL)
+#define STATUS_NDIS_OFFLOAD_CONNECTION_REJECTED              ((NTSTATUS)0xC0231012L)
+#define STATUS_NDIS_OFFLOAD_PATH_REJECTED                    ((NTSTATUS)0xC0231013L)
+#define STATUS_NDIS_DOT11_AUTO_CONFIG_ENABLED                ((NTSTATUS)0xC0232000L)
+#define STATUS_NDIS_DOT11_MEDIA_IN_USE                       ((NTSTATUS)0xC0232001L)
+#define STATUS_NDIS_DOT11_POWER_STATE_INVALID                ((NTSTATUS)0xC0232002L)
+#define STATUS_NDIS_PM_WOL_PATTERN_LIST_FULL                 ((NTSTATUS)0xC0232003L)
+#define STATUS_NDIS_PM_PROTOCOL_OFFLOAD_LIST_FULL            ((NTSTATUS)0xC0232004L)
+#define STATUS_NDIS_DOT11_AP_CHANNEL_CURRENTLY_NOT_AVAILABLE ((NTSTATUS)0xC0232005L)
+#define STATUS_NDIS_DOT11_AP_BAND_CURRENTLY_NOT_AVAILABLE    ((NTSTATUS)0xC0232006L)
+#define STATUS_NDIS_DOT11_AP_CHANNEL_NOT_ALLOWED             ((NTSTATUS)0xC0232007L)
+#define STATUS_NDIS_DOT11_AP_BAND_NOT_ALLOWED                ((NTSTATUS)0xC0232008L)
+
+/*
+ * ---- NDIS_STATUS values --------------------------------------------------
+ * Codes 0x4001xxxx-0x4005xxxx are indications only: a miniport or call
+ * manager reports them, nobody returns them. The others are completion and
+ * return codes; where the WDK builds one from an NTSTATUS, so does this file.
+ */
+
+/* Status indications (NdisMIndicateStatusEx, NdisMCoIndicateStatus, ProtocolStatus): general */
+#define NDIS_STATUS_ONLINE                                   ((NDIS_STATUS)0x40010003L)
+#define NDIS_STATUS_RESET_START                              ((NDIS_STATUS)0x40010004L)
+#define NDIS_STATUS_RESET_END                                ((NDIS_STATUS)0x40010005L)
+#define NDIS_STATUS_RING_STATUS                              ((NDIS_STATUS)0x40010006L)
+#define NDIS_STATUS_CLOSED                                   ((NDIS_STATUS)0x40010007L)
+#define NDIS_STATUS_WAN_LINE_UP                              ((NDIS_STATUS)0x40010008L)
+#define NDIS_STATUS_WAN_LINE_DOWN                            ((NDIS_STATUS)0x40010009L)
+#define NDIS_STATUS_WAN_FRAGMENT                             ((NDIS_STATUS)0x4001000AL)
+#define NDIS_STATUS_MEDIA_CONNECT                            ((NDIS_STATUS)0x4001000BL)
+#define NDIS_STATUS_MEDIA_DISCONNECT                         ((NDIS_STATUS)0x4001000CL)
+#define NDIS_STATUS_HARDWARE_LINE_UP                         ((NDIS_STATUS)0x4001000DL)
+#define NDIS_STATUS_HARDWARE_LINE_DOWN                       ((NDIS_STATUS)0x4001000EL)
+#define NDIS_STATUS_INTERFACE_UP                             ((NDIS_STATUS)0x4001000FL)
+#define NDIS_STATUS_INTERFACE_DOWN                           ((NDIS_STATUS)0x40010010L)
+#define NDIS_STATUS_MEDIA_BUSY                               ((NDIS_STATUS)0x40010011L)
+#define NDIS_STATUS_MEDIA_SPECIFIC_INDICATION                ((NDIS_STATUS)0x40010012L)
+#define NDIS_STATUS_WW_INDICATION                            NDIS_STATUS_MEDIA_SPECIFIC_INDICATION
+#define NDIS_STATUS_LINK_SPEED_CHANGE                        ((NDIS_STATUS)0x40010013L)
+#define NDIS_STATUS_WAN_GET_STATS                            ((NDIS_STATUS)0x40010014L)
+#define NDIS_STATUS_WAN_CO_FRAGMENT                          ((NDIS_STATUS)0x40010015L)
+#define NDIS_STATUS_WAN_CO_LINKPARAMS                        ((NDIS_STATUS)0x40010016L)
+#define NDIS_STATUS_WAN_CO_MTULINKPARAMS                     ((NDIS_STATUS)0x40010025L)
+
+/* Status indications introduced with NDIS 6 */
+#define NDIS_STATUS_LINK_STATE                               ((NDIS_STATUS)0x40010017L)
+#define NDIS_STATUS_NETWORK_CHANGE                           ((NDIS_STATUS)0x40010018L)
+#define NDIS_STATUS_MEDIA_SPECIFIC_INDICATION_EX             ((NDIS_STATUS)0x40010019L)
+#define NDIS_STATUS_PORT_STATE                               ((NDIS_STATUS)0x40010022L)
+#define NDIS_STATUS_OPER_STATUS                              ((NDIS_STATUS)0x40010023L)
+#define NDIS_STATUS_PACKET_FILTER                            ((NDIS_STATUS)0x40010024L)
+#define NDIS_STATUS_IP_OPER_STATUS                           ((NDIS_STATUS)0x40010026L)
+
+/* Offload and hardware-assist status indications */
+#define NDIS_STATUS_OFFLOAD_PAUSE                            ((NDIS_STATUS)0x40020001L)
+#define NDIS_STATUS_UPLOAD_ALL                               ((NDIS_STATUS)0x40020002L)
+#define NDIS_STATUS_OFFLOAD_RESUME                           ((NDIS_STATUS)0x40020003L)
+#define NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS                  ((NDIS_STATUS)0x40020004L)
+#define NDIS_STATUS_OFFLOAD_STATE_INVALID                    ((NDIS_STATUS)0x40020005L)
+#define NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG              ((NDIS_STATUS)0x40020006L)
+#define NDIS_STATUS_TASK_OFFLOAD_HARDWARE_CAPABILITIES       ((NDIS_STATUS)0x40020007L)
+#define NDIS_STATUS_OFFLOAD_ENCASPULATION_CHANGE             ((NDIS_STATUS)0x40020008L)
+#define NDIS_STATUS_TCP_CONNECTION_OFFLOAD_HARDWARE_CAPABILITIES ((NDIS_STATUS)0x4002000BL)
+#define NDIS_STATUS_HD_SPLIT_CURRENT_CONFIG                  ((NDIS_STATUS)0x4002000CL)
+#define NDIS_STATUS_RECEIVE_QUEUE_STATE                      ((NDIS_STATUS)0x4002000DL)
+#define NDIS_STATUS_VF_CONFIG_STATE                          ((NDIS_STATUS)0x4002000EL)
+#define NDIS_STATUS_RECEIVE_FILTER_CURRENT_CAPABILITIES      ((NDIS_STATUS)0x40020010L)
+#define NDIS_STATUS_RECEIVE_FILTER_HARDWARE_CAPABILITIES     ((NDIS_STATUS)0x40020020L)
+#define NDIS_STATUS_RECEIVE_FILTER_QUEUE_PARAMETERS          ((NDIS_STATUS)0x40020030L)
+#define NDIS_STATUS_NIC_SWITCH_CURRENT_CAPABILITIES          ((NDIS_STATUS)0x40020040L)
+#define NDIS_STATUS_NIC_SWITCH_HARDWARE_CAPABILITIES         ((NDIS_STATUS)0x40020050L)
+#define NDIS_STATUS_RECEIVE_FILTER_QUEUE_STATE_CHANGE        ((NDIS_STATUS)0x40020070L)
+#define NDIS_STATUS_ISOLATION_PARAMETERS_CHANGE              ((NDIS_STATUS)0x40020080L)
+#define NDIS_STATUS_QOS_OPERATIONAL_PARAMETERS_CHANGE        ((NDIS_STATUS)0x400200A0L)
+#define NDIS_STATUS_QOS_REMOTE_PARAMETERS_CHANGE             ((NDIS_STATUS)0x400200A1L)
+#define NDIS_STATUS_CURRENT_MAC_ADDRESS_CHANGE               ((NDIS_STATUS)0x400200B0L)
+#define NDIS_STATUS_L2_MTU_SIZE_CHANGE                       ((NDIS_STATUS)0x400200B1L)
+#define NDIS_STATUS_OFFLOAD_IM_RESERVED1                     ((NDIS_STATUS)0x40020100L)
+#define NDIS_STATUS_OFFLOAD_IM_RESERVED2                     ((NDIS_STATUS)0x40020101L)
+#define NDIS_STATUS_OFFLOAD_IM_RESERVED3                     ((NDIS_STATUS)0x40020102L)
+#define NDIS_STATUS_PD_CURRENT_CONFIG                        ((NDIS_STATUS)0x40020200L)
+#define NDIS_STATUS_GFT_OFFLOAD_CURRENT_CAPABILITIES         ((NDIS_STATUS)0x40020300L)
+#define NDIS_STATUS_GFT_OFFLOAD_HARDWARE_CAPABILITIES        ((NDIS_STATUS)0x40020301L)
+#define NDIS_STATUS_GFT_OFFLOAD_CURRENT_CONFIG               ((NDIS_STATUS)0x40020302L)
+#define NDIS_STATUS_GFT_COUNTERS_UPDATED                     ((NDIS_STATUS)0x40020303L)
+#define NDIS_STATUS_QOS_OFFLOAD_CURRENT_CAPABILITIES         ((NDIS_STATUS)0x40020400L)
+#define NDIS_STATUS_QOS_OFFLOAD_HARDWARE_CAPABILITIES        ((NDIS_STATUS)0x40020401L)
+#define NDIS_STATUS_TIMESTAMP_CAPABILITY                     ((NDIS_STATUS)0x40051000L)
+#define NDIS_STATUS_TIMESTAMP_CURRENT_CONFIG                 ((NDIS_STATUS)0x40051001L)
+
+/* 802.11 status indications */
+#define NDIS_STATUS_DOT11_SCAN_CONFIRM                       ((NDIS_STATUS)0x40030000L)
+#define NDIS_STATUS_DOT11_MPDU_MAX_LENGTH_CHANGED            ((NDIS_STATUS)0x40030001L)
+#define NDIS_STATUS_DOT11_ASSOCIATION_START                  ((NDIS_STATUS)0x40030002L)
+#define NDIS_STATUS_DOT11_ASSOCIATION_COMPLETION             ((NDIS_STATUS)0x40030003L)
+#define NDIS_STATUS_DOT11_CONNECTION_START                   ((NDIS_STATUS)0x40030004L)
+#define NDIS_STATUS_DOT11_CONNECTION_COMPLETION              ((NDIS_STATUS)0x40030005L)
+#define NDIS_STATUS_DOT11_ROAMING_START                      ((NDIS_STATUS)0x40030006L)
+#define NDIS_STATUS_DOT11_ROAMING_COMPLETION                 ((NDIS_STATUS)0x40030007L)
+#define NDIS_STATUS_DOT11_DISASSOCIATION                     ((NDIS_STATUS)0x40030008L)
+#define NDIS_STATUS_DOT11_TKIPMIC_FAILURE                    ((NDIS_STATUS)0x40030009L)
+#define NDIS_STATUS_DOT11_PMKID_CANDIDATE_LIST               ((NDIS_STATUS)0x4003000AL)
+#define NDIS_STATUS_DOT11_PHY_STATE_CHANGED                  ((NDIS_STATUS)0x4003000BL)
+#define NDIS_STATUS_DOT11_LINK_QUALITY                       ((NDIS_STATUS)0x4003000CL)
+#define NDIS_STATUS_DOT11_INCOMING_ASSOC_STARTED             ((NDIS_STATUS)0x4003000DL)
+#define NDIS_STATUS_DOT11_INCOMING_ASSOC_REQUEST_RECEIVED    ((NDIS_STATUS)0x4003000EL)
+#define NDIS_STATUS_DOT11_INCOMING_ASSOC_COMPLETION          ((NDIS_STATUS)0x4003000FL)
+#define NDIS_STATUS_DOT11_STOP_AP                            ((NDIS_STATUS)0x40030010L)
+#define NDIS_STATUS_DOT11_PHY_FREQUENCY_ADOPTED              ((NDIS_STATUS)0x40030011L)
+#define NDIS_STATUS_DOT11_CAN_SUSTAIN_AP                     ((NDIS_STATUS)0x40030012L)
+#define NDIS_STATUS_DOT11_WFD_DISCOVER_COMPLETE              ((NDIS_STATUS)0x40030013L)
+#define NDIS_STATUS_DOT11_WFD_GO_NEGOTIATION_REQUEST_SEND_COMPLETE ((NDIS_STATUS)0x40030014L)
+#define NDIS_STATUS_DOT11_WFD_RECEIVED_GO_NEGOTIATION_REQUEST ((NDIS_STATUS)0x40030015L)
+#define NDIS_STATUS_DOT11_WFD_GO_NEGOTIATION_RESPONSE_SEND_COMPLETE ((NDIS_STATUS)0x40030016L)
+#define NDIS_STATUS_DOT11_WFD_RECEIVED_GO_NEGOTIATION_RESPONSE ((NDIS_STATUS)0x40030017L)
+#define NDIS_STATUS_DOT11_WFD_GO_NEGOTIATION_CONFIRMATION_SEND_COMPLETE ((NDIS_STATUS)0x40030018L)
+#define NDIS_STATUS_DOT11_WFD_RECEIVED_GO_NEGOTIATION_CONFIRMATION ((NDIS_STATUS)0x40030019L)
+#define NDIS_STATUS_DOT11_WFD_INVITATION_REQUEST_SEND_COMPLETE ((NDIS_STATUS)0x4003001AL)
+#define NDIS_STATUS_DOT11_WFD_RECEIVED_INVITATION_REQUEST    ((NDIS_STATUS)0x4003001BL)
+#define NDIS_STATUS_DOT11_WFD_INVITATION_RESPONSE_SEND_COMPLETE ((NDIS_STATUS)0x4003001CL)
+#define NDIS_STATUS_DOT11_WFD_RECEIVED_INVITATION_RESPONSE   ((NDIS_STATUS)0x4003001DL)
+#define NDIS_STATUS_DOT11_WFD_PROVISION_DISCOVERY_REQUEST_SEND_COMPLETE ((NDIS_STATUS)0x4003001EL)
+#define NDIS_STATUS_DOT11_WFD_RECEIVED_PROVISION_DISCOVERY_REQUEST ((NDIS_STATUS)0x4003001FL)
+#define NDIS_STATUS_DOT11_WFD_PROVISION_DISCOVERY_RESPONSE_SEND_COMPLETE ((NDIS_STATUS)0x40030020L)
+#define NDIS_STATUS_DOT11_WFD_RECEIVED_PROVISION_DISCOVERY_RESPONSE ((NDIS_STATUS)0x40030021L)
+#define NDIS_STATUS_DOT11_WFD_GROUP_OPERATING_CHANNEL        ((NDIS_STATUS)0x40030022L)
+#define NDIS_STATUS_DOT11_OFFLOAD_NETWORK_STATUS_CHANGED     ((NDIS_STATUS)0x40030023L)
+#define NDIS_STATUS_DOT11_MANUFACTURING_CALLBACK             ((NDIS_STATUS)0x40030024L)
+#define NDIS_STATUS_DOT11_ANQP_QUERY_COMPLETE                ((NDIS_STATUS)0x40030025L)
+#define NDIS_STATUS_DOT11_WFD_VISIBLE_DEVICE_LIST_UPDATED    ((NDIS_STATUS)0x40030026L)
+#define NDIS_STATUS_DOT11_WFD_OPERATING_CHANNEL_ATTRIBUTES_UPDATED ((NDIS_STATUS)0x40030027L)
+#define NDIS_STATUS_DOT11_WFD_GROUP_OPERATING_CHANNEL_UPDATE ((NDIS_STATUS)0x40030028L)
+#define NDIS_STATUS_DOT11_FT_TRANSITION_PARAMETERS_NEEDED    ((NDIS_STATUS)0x40030029L)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_4                     ((NDIS_STATUS)0x4003002AL)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_1                     ((NDIS_STATUS)0x4003002BL)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_2                     ((NDIS_STATUS)0x4003002CL)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_3                     ((NDIS_STATUS)0x4003002DL)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_5                     ((NDIS_STATUS)0x4003002EL)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_6                     ((NDIS_STATUS)0x4003002FL)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_7                     ((NDIS_STATUS)0x40030030L)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_8                     ((NDIS_STATUS)0x40030031L)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_9                     ((NDIS_STATUS)0x40030032L)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_10                    ((NDIS_STATUS)0x40030033L)
+#define NDIS_STATUS_DOT11_WDI_RESERVED_11                    ((NDIS_STATUS)0x40030034L)
+
+/* Power-management status indications (NDIS 6.20 and later) */
+#define NDIS_STATUS_PM_WOL_PATTERN_REJECTED                  ((NDIS_STATUS)0x40030051L)
+#define NDIS_STATUS_PM_OFFLOAD_REJECTED                      ((NDIS_STATUS)0x40030052L)
+#define NDIS_STATUS_PM_CAPABILITIES_CHANGE                   ((NDIS_STATUS)0x40030053L)
+#define NDIS_STATUS_PM_HARDWARE_CAPABILITIES                 ((NDIS_STATUS)0x40030054L)
+#define NDIS_STATUS_PM_WAKE_REASON                           ((NDIS_STATUS)0x40030055L)
+
+/* Mobile broadband (WWAN) status indications */
+#define NDIS_STATUS_WWAN_DEVICE_CAPS                         ((NDIS_STATUS)0x40041000L)
+#define NDIS_STATUS_WWAN_READY_INFO                          ((NDIS_STATUS)0x40041001L)
+#define NDIS_STATUS_WWAN_RADIO_STATE                         ((NDIS_STATUS)0x40041002L)
+#define NDIS_STATUS_WWAN_PIN_INFO                            ((NDIS_STATUS)0x40041003L)
+#define NDIS_STATUS_WWAN_PIN_LIST                            ((NDIS_STATUS)0x40041004L)
+#define NDIS_STATUS_WWAN_HOME_PROVIDER                       ((NDIS_STATUS)0x40041005L)
+#define NDIS_STATUS_WWAN_PREFERRED_PROVIDERS                 ((NDIS_STATUS)0x40041006L)
+#define NDIS_STATUS_WWAN_VISIBLE_PROVIDERS                   ((NDIS_STATUS)0x40041007L)
+#define NDIS_STATUS_WWAN_REGISTER_STATE                      ((NDIS_STATUS)0x40041008L)
+#define NDIS_STATUS_WWAN_PACKET_SERVICE                      ((NDIS_STATUS)0x40041009L)
+#define NDIS_STATUS_WWAN_SIGNAL_STATE                        ((NDIS_STATUS)0x4004100AL)
+#define NDIS_STATUS_WWAN_CONTEXT_STATE                       ((NDIS_STATUS)0x4004100BL)
+#define NDIS_STATUS_WWAN_PROVISIONED_CONTEXTS                ((NDIS_STATUS)0x4004100CL)
+#define NDIS_STATUS_WWAN_SERVICE_ACTIVATION                  ((NDIS_STATUS)0x4004100DL)
+#define NDIS_STATUS_WWAN_SMS_CONFIGURATION                   ((NDIS_STATUS)0x4004100EL)
+#define NDIS_STATUS_WWAN_SMS_RECEIVE                         ((NDIS_STATUS)0x4004100FL)
+#define NDIS_STATUS_WWAN_SMS_SEND                            ((NDIS_STATUS)0x40041010L)
+#define NDIS_STATUS_WWAN_SMS_DELETE                          ((NDIS_STATUS)0x40041011L)
+#define NDIS_STATUS_WWAN_SMS_STATUS                          ((NDIS_STATUS)0x40041012L)
+#define NDIS_STATUS_WWAN_DNS_ADDRESS                         ((NDIS_STATUS)0x40041013L)
+#define NDIS_STATUS_WWAN_SET_HOME_PROVIDER_COMPLETE          ((NDIS_STATUS)0x40041014L)
+#define NDIS_STATUS_WWAN_AUTH_RESPONSE                       ((NDIS_STATUS)0x40041015L)
+#define NDIS_STATUS_WWAN_SUPPORTED_DEVICE_SERVICES           ((NDIS_STATUS)0x40041016L)
+#define NDIS_STATUS_WWAN_DEVICE_SERVICE_SUBSCRIPTION         ((NDIS_STATUS)0x40041017L)
+#define NDIS_STATUS_WWAN_DEVICE_SERVICE_RESPONSE             ((NDIS_STATUS)0x40041018L)
+#define NDIS_STATUS_WWAN_DEVICE_SERVICE_EVENT                ((NDIS_STATUS)0x40041019L)
+#define NDIS_STATUS_WWAN_USSD                                ((NDIS_STATUS)0x40041020L)
+#define NDIS_STATUS_WWAN_DEVICE_SERVICE_SUPPORTED_COMMANDS   ((NDIS_STATUS)0x40041021L)
+#define NDIS_STATUS_WWAN_DEVICE_SERVICE_SESSION              ((NDIS_STATUS)0x40041022L)
+#define NDIS_STATUS_WWAN_DEVICE_SERVICE_SESSION_WRITE_COMPLETE ((NDIS_STATUS)0x40041023L)
+#define NDIS_STATUS_WWAN_DEVICE_SERVICE_SESSION_READ         ((NDIS_STATUS)0x40041024L)
+#define NDIS_STATUS_WWAN_PREFERRED_MULTICARRIER_PROVIDERS    ((NDIS_STATUS)0x40041025L)
+#define NDIS_STATUS_WWAN_RESERVED_1                          ((NDIS_STATUS)0x40041026L)
+#define NDIS_STATUS_WWAN_RESERVED_2                          ((NDIS_STATUS)0x40041027L)
+#define NDIS_STATUS_WWAN_IP_ADDRESS_STATE                    ((NDIS_STATUS)0x40041028L)
+#define NDIS_STATUS_WWAN_RESERVED_3                          ((NDIS_STATUS)0x40041029L)
+#define NDIS_STATUS_WWAN_UICC_FILE_STATUS                    ((NDIS_STATUS)0x4004102AL)
+#define NDIS_STATUS_WWAN_UICC_RESPONSE                       ((NDIS_STATUS)0x4004102BL)
+#define NDIS_STATUS_WWAN_SYS_CAPS_INFO                       ((NDIS_STATUS)0x4004102CL)
+#define NDIS_STATUS_WWAN_DEVICE_SLOT_MAPPING_INFO            ((NDIS_STATUS)0x4004102DL)
+#define NDIS_STATUS_WWAN_SLOT_INFO                           ((NDIS_STATUS)0x4004102EL)
+#define NDIS_STATUS_WWAN_DEVICE_BINDINGS_INFO                ((NDIS_STATUS)0x4004102FL)
+#define NDIS_STATUS_WWAN_IMS_VOICE_STATE                     ((NDIS_STATUS)0x40041030L)
+#define NDIS_STATUS_WWAN_LOCATION_STATE_INFO                 ((NDIS_STATUS)0x40041031L)
+#define NDIS_STATUS_WWAN_NITZ_INFO                           ((NDIS_STATUS)0x40041032L)
+#define NDIS_STATUS_WWAN_PRESHUTDOWN_STATE                   ((NDIS_STATUS)0x40041033L)
+#define NDIS_STATUS_WWAN_ATR_INFO                            ((NDIS_STATUS)0x40041034L)
+#define NDIS_STATUS_WWAN_UICC_OPEN_CHANNEL_INFO              ((NDIS_STATUS)0x40041035L)
+#define NDIS_STATUS_WWAN_UICC_CLOSE_CHANNEL_INFO             ((NDIS_STATUS)0x40041036L)
+#define NDIS_STATUS_WWAN_UICC_APDU_INFO                      ((NDIS_STATUS)0x40041037L)
+#define NDIS_STATUS_WWAN_UICC_TERMINAL_CAPABILITY_INFO       ((NDIS_STATUS)0x40041038L)
+#define NDIS_STATUS_WWAN_PS_MEDIA_CONFIG_STATE               ((NDIS_STATUS)0x40041039L)
+#define NDIS_STATUS_WWAN_SAR_CONFIG                          ((NDIS_STATUS)0x4004103AL)
+#define NDIS_STATUS_WWAN_SAR_TRANSMISSION_STATUS             ((NDIS_STATUS)0x4004103BL)
+#define NDIS_STATUS_WWAN_NETWORK_BLACKLIST                   ((NDIS_STATUS)0x4004103CL)
+#define NDIS_STATUS_WWAN_LTE_ATTACH_CONFIG                   ((NDIS_STATUS)0x4004103DL)
+#define NDIS_STATUS_WWAN_LTE_ATTACH_STATUS                   ((NDIS_STATUS)0x4004103EL)
+#define NDIS_STATUS_WWAN_DEVICE_CAPS_EX                      ((NDIS_STATUS)0x4004103FL)
+#define NDIS_STATUS_WWAN_MODEM_CONFIG_INFO                   ((NDIS_STATUS)0x40041040L)
+#define NDIS_STATUS_WWAN_PCO_STATUS                          ((NDIS_STATUS)0x40041041L)
+#define NDIS_STATUS_WWAN_UICC_RESET_INFO                     ((NDIS_STATUS)0x40041042L)
+#define NDIS_STATUS_WWAN_DEVICE_RESET_STATUS                 ((NDIS_STATUS)0x40041043L)
+#define NDIS_STATUS_WWAN_BASE_STATIONS_INFO                  ((NDIS_STATUS)0x40041044L)
+#define NDIS_STATUS_WWAN_MPDP_STATE                          ((NDIS_STATUS)0x40041045L)
+#define NDIS_STATUS_WWAN_MPDP_LIST                           ((NDIS_STATUS)0x40041046L)
+#define NDIS_STATUS_WWAN_UICC_APP_LIST                       ((NDIS_STATUS)0x40041047L)
+#define NDIS_STATUS_WWAN_MODEM_LOGGING_CONFIG                ((NDIS_STATUS)0x40041048L)
+#define NDIS_STATUS_WWAN_UICC_RECORD_RESPONSE                ((NDIS_STATUS)0x40041049L)
+#define NDIS_STATUS_WWAN_UICC_BINARY_RESPONSE                ((NDIS_STATUS)0x4004104AL)
+#define NDIS_STATUS_WWAN_REGISTER_PARAMS_STATE               ((NDIS_STATUS)0x4004104BL)
+#define NDIS_STATUS_WWAN_NETWORK_PARAMS_STATE                ((NDIS_STATUS)0x4004104CL)
+#define NDIS_STATUS_WWAN_IO_PAUSE                            ((NDIS_STATUS)0x4004104DL)
+#define NDIS_STATUS_WWAN_IO_RESUME                           ((NDIS_STATUS)0x4004104EL)
+#define NDIS_STATUS_WWAN_UE_POLICY_STATE                     ((NDIS_STATUS)0x4004104FL)
+#define NDIS_STATUS_WWAN_VENDOR_SPECIFIC                     ((NDIS_STATUS)0x40043000L)
+
+/* Completion and return codes: success and informational */
+#define NDIS_STATUS_SUCCESS                                  ((NDIS_STATUS)STATUS_SUCCESS)
+#define NDIS_STATUS_PENDING                                  ((NDIS_STATUS)STATUS_PENDING)
+#define NDIS_STATUS_NOT_RECOGNIZED                           ((NDIS_STATUS)0x00010001L)
+#define NDIS_STATUS_NOT_COPIED                               ((NDIS_STATUS)0x00010002L)
+#define NDIS_STATUS_NOT_ACCEPTED                             ((NDIS_STATUS)0x00010003L)
+#define NDIS_STATUS_CALL_ACTIVE                              ((NDIS_STATUS)0x00010007L)
+#define NDIS_STATUS_INDICATION_REQUIRED                      ((NDIS_STATUS)STATUS_NDIS_INDICATION_REQUIRED)
+
+/* Completion and return codes: warnings */
+#define NDIS_STATUS_NOT_RESETTABLE                           ((NDIS_STATUS)0x80010001L)
+#define NDIS_STATUS_SOFT_ERRORS                              ((NDIS_STATUS)0x80010003L)
+#define NDIS_STATUS_HARD_ERRORS                              ((NDIS_STATUS)0x80010004L)
+#define NDIS_STATUS_BUFFER_OVERFLOW                          ((NDIS_STATUS)STATUS_BUFFER_OVERFLOW)
+
+/* Completion and return codes: errors */
+#define NDIS_STATUS_FAILURE                                  ((NDIS_STATUS)STATUS_UNSUCCESSFUL)
+#define NDIS_STATUS_RESOURCES                                ((NDIS_STATUS)STATUS_INSUFFICIENT_RESOURCES)
+#define NDIS_STATUS_CLOSING                                  ((NDIS_STATUS)0xC0010002L)
+#define NDIS_STATUS_BAD_VERSION                              ((NDIS_STATUS)0xC0010004L)
+#define NDIS_STATUS_BAD_CHARACTERISTICS                      ((NDIS_STATUS)0xC0010005L)
+#define NDIS_STATUS_ADAPTER_NOT_FOUND                        ((NDIS_STATUS)0xC0010006L)
+#define NDIS_STATUS_OPEN_FAILED                              ((NDIS_STATUS)0xC0010007L)
+#define NDIS_STATUS_DEVICE_FAILED                            ((NDIS_STATUS)0xC0010008L)
+#define NDIS_STATUS_MULTICAST_FULL                           ((NDIS_STATUS)0xC0010009L)
+#define NDIS_STATUS_MULTICAST_EXISTS                         ((NDIS_STATUS)0xC001000AL)
+#define NDIS_STATUS_MULTICAST_NOT_FOUND                      ((NDIS_STATUS)0xC001000BL)
+#define NDIS_STATUS_REQUEST_ABORTED                          ((NDIS_STATUS)0xC001000CL)
+#define NDIS_STATUS_RESET_IN_PROGRESS                        ((NDIS_STATUS)0xC001000DL)
+#define NDIS_STATUS_CLOSING_INDICATING                       ((NDIS_STATUS)0xC001000EL)
+#define NDIS_STATUS_NOT_SUPPORTED                            ((NDIS_STATUS)STATUS_NOT_SUPPORTED)
+#define NDIS_STATUS_INVALID_PACKET                           ((NDIS_STATUS)0xC001000FL)
+#define NDIS_STATUS_OPEN_LIST_FULL                           ((NDIS_STATUS)0xC0010010L)
+#define NDIS_STATUS_ADAPTER_NOT_READY                        ((NDIS_STATUS)0xC0010011L)
+#define NDIS_STATUS_ADAPTER_NOT_OPEN                         ((NDIS_STATUS)0xC0010012L)
+#define NDIS_STATUS_NOT_INDICATING                           ((NDIS_STATUS)0xC0010013L)
+#define NDIS_STATUS_INVALID_LENGTH                           ((NDIS_STATUS)0xC0010014L)
+#define NDIS_STATUS_INVALID_DATA                             ((NDIS_STATUS)0xC0010015L)
+#define NDIS_STATUS_BUFFER_TOO_SHORT                         ((NDIS_STATUS)0xC0010016L)
+#define NDIS_STATUS_INVALID_OID                              ((NDIS_STATUS)0xC0010017L)
+#define NDIS_STATUS_ADAPTER_REMOVED                          ((NDIS_STATUS)0xC0010018L)
+#define NDIS_STATUS_UNSUPPORTED_MEDIA                        ((NDIS_STATUS)0xC0010019L)
+#define NDIS_STATUS_GROUP_ADDRESS_IN_USE                     ((NDIS_STATUS)0xC001001AL)
+#define NDIS_STATUS_FILE_NOT_FOUND                           ((NDIS_STATUS)0xC001001BL)
+#define NDIS_STATUS_ERROR_READING_FILE                       ((NDIS_STATUS)0xC001001CL)
+#define NDIS_STATUS_ALREADY_MAPPED                           ((NDIS_STATUS)0xC001001DL)
+#define NDIS_STATUS_RESOURCE_CONFLICT                        ((NDIS_STATUS)0xC001001EL)
+#define NDIS_STATUS_NO_CABLE                                 ((NDIS_STATUS)0xC001001FL)
+#define NDIS_STATUS_INVALID_DEVICE_REQUEST                   ((NDIS_STATUS)STATUS_INVALID_DEVICE_REQUEST)
+#define NDIS_STATUS_NETWORK_UNREACHABLE                      ((NDIS_STATUS)STATUS_NETWORK_UNREACHABLE)
+
+/* Connection-oriented (CoNDIS) errors; the comment gives the Q.2931 cause a call manager maps from */
+#define NDIS_STATUS_INVALID_SAP                              ((NDIS_STATUS)0xC0010020L)
+#define NDIS_STATUS_SAP_IN_USE                               ((NDIS_STATUS)0xC0010021L)
+#define NDIS_STATUS_INVALID_ADDRESS                          ((NDIS_STATUS)0xC0010022L)
+#define NDIS_STATUS_VC_NOT_ACTIVATED                         ((NDIS_STATUS)0xC0010023L)
+#define NDIS_STATUS_DEST_OUT_OF_ORDER                        ((NDIS_STATUS)0xC0010024L) /* cause 27 */
+#define NDIS_STATUS_VC_NOT_AVAILABLE                         ((NDIS_STATUS)0xC0010025L) /* causes 35 and 45 */
+#define NDIS_STATUS_CELLRATE_NOT_AVAILABLE                   ((NDIS_STATUS)0xC0010026L) /* cause 37 */
+#define NDIS_STATUS_INCOMPATIBLE_QOS                         ((NDIS_STATUS)0xC0010027L) /* cause 49 */
+#define NDIS_STATUS_INCOMPATABLE_QOS                         NDIS_STATUS_INCOMPATIBLE_QOS /* the WDK's historical spelling */
+#define NDIS_STATUS_AAL_PARAMS_UNSUPPORTED                   ((NDIS_STATUS)0xC0010028L) /* cause 93 */
+#define NDIS_STATUS_NO_ROUTE_TO_DESTINATION                  ((NDIS_STATUS)0xC0010029L) /* cause 3 */
+
+/* 802.5 errors */
+#define NDIS_STATUS_TOKEN_RING_OPEN_ERROR                    ((NDIS_STATUS)0xC0011000L)
+
+/* Errors introduced with NDIS 6 */
+#define NDIS_STATUS_SEND_ABORTED                             ((NDIS_STATUS)STATUS_NDIS_REQUEST_ABORTED)
+#define NDIS_STATUS_PAUSED                                   ((NDIS_STATUS)STATUS_NDIS_PAUSED)
+#define NDIS_STATUS_INTERFACE_NOT_FOUND                      ((NDIS_STATUS)STATUS_NDIS_INTERFACE_NOT_FOUND)
+#define NDIS_STATUS_INVALID_PARAMETER                        ((NDIS_STATUS)STATUS_INVALID_PARAMETER)
+#define NDIS_STATUS_UNSUPPORTED_REVISION                     ((NDIS_STATUS)STATUS_NDIS_UNSUPPORTED_REVISION)
+#define NDIS_STATUS_INVALID_PORT                             ((NDIS_STATUS)STATUS_NDIS_INVALID_PORT)
+#define NDIS_STATUS_INVALID_PORT_STATE                       ((NDIS_STATUS)STATUS_NDIS_INVALID_PORT_STATE)
+#define NDIS_STATUS_INVALID_STATE                            ((NDIS_STATUS)STATUS_INVALID_DEVICE_STATE)
+#define NDIS_STATUS_MEDIA_DISCONNECTED                       ((NDIS_STATUS)STATUS_NDIS_MEDIA_DISCONNECTED)
+#define NDIS_STATUS_LOW_POWER_STATE                          ((NDIS_STATUS)STATUS_NDIS_LOW_POWER_STATE)
+#define NDIS_STATUS_NO_QUEUES                                ((NDIS_STATUS)STATUS_NDIS_NO_QUEUES)
+#define NDIS_STATUS_DOT11_AUTO_CONFIG_ENABLED                ((NDIS_STATUS)STATUS_NDIS_DOT11_AUTO_CONFIG_ENABLED)
+#define NDIS_STATUS_DOT11_MEDIA_IN_USE                       ((NDIS_STATUS)STATUS_NDIS_DOT11_MEDIA_IN_USE)
+#define NDIS_STATUS_DOT11_POWER_STATE_INVALID                ((NDIS_STATUS)STATUS_NDIS_DOT11_POWER_STATE_INVALID)
+#define NDIS_STATUS_PM_WOL_PATTERN_LIST_FULL                 ((NDIS_STATUS)STATUS_NDIS_PM_WOL_PATTERN_LIST_FULL)
+#define NDIS_STATUS_PM_PROTOCOL_OFFLOAD_LIST_FULL            ((NDIS_STATUS)STATUS_NDIS_PM_PROTOCOL_OFFLOAD_LIST_FULL)
+#define NDIS_STATUS_BUSY                                     ((NDIS_STATUS)STATUS_DEVICE_BUSY)
+#define NDIS_STATUS_REINIT_REQUIRED                          ((NDIS_STATUS)STATUS_NDIS_REINIT_REQUIRED)
+#define NDIS_STATUS_DOT11_AP_CHANNEL_CURRENTLY_NOT_AVAILABLE ((NDIS_STATUS)STATUS_NDIS_DOT11_AP_CHANNEL_CURRENTLY_NOT_AVAILABLE)
+#define NDIS_STATUS_DOT11_AP_BAND_CURRENTLY_NOT_AVAILABLE    ((NDIS_STATUS)STATUS_NDIS_DOT11_AP_BAND_CURRENTLY_NOT_AVAILABLE)
+#define NDIS_STATUS_DOT11_AP_CHANNEL_NOT_ALLOWED             ((NDIS_STATUS)STATUS_NDIS_DOT11_AP_CHANNEL_NOT_ALLOWED)
+#define NDIS_STATUS_DOT11_AP_BAND_NOT_ALLOWED                ((NDIS_STATUS)STATUS_NDIS_DOT11_AP_BAND_NOT_ALLOWED)
+
+/* TCP chimney offload errors */
+#define NDIS_STATUS_UPLOAD_IN_PROGRESS                       ((NDIS_STATUS)0xC0231001L)
+#define NDIS_STATUS_REQUEST_UPLOAD                           ((NDIS_STATUS)0xC0231002L)
+#define NDIS_STATUS_UPLOAD_REQUESTED                         ((NDIS_STATUS)0xC0231003L)
+#define NDIS_STATUS_OFFLOAD_TCP_ENTRIES                      ((NDIS_STATUS)0xC0231004L)
+#define NDIS_STATUS_OFFLOAD_PATH_ENTRIES                     ((NDIS_STATUS)0xC0231005L)
+#define NDIS_STATUS_OFFLOAD_NEIGHBOR_ENTRIES                 ((NDIS_STATUS)0xC0231006L)
+#define NDIS_STATUS_OFFLOAD_IP_ADDRESS_ENTRIES               ((NDIS_STATUS)0xC0231007L)
+#define NDIS_STATUS_OFFLOAD_HW_ADDRESS_ENTRIES               ((NDIS_STATUS)0xC0231008L)
+#define NDIS_STATUS_OFFLOAD_VLAN_ENTRIES                     ((NDIS_STATUS)0xC0231009L)
+#define NDIS_STATUS_OFFLOAD_TCP_XMIT_BUFFER                  ((NDIS_STATUS)0xC023100AL)
+#define NDIS_STATUS_OFFLOAD_TCP_RCV_BUFFER                   ((NDIS_STATUS)0xC023100BL)
+#define NDIS_STATUS_OFFLOAD_TCP_RCV_WINDOW                   ((NDIS_STATUS)0xC023100CL)
+#define NDIS_STATUS_OFFLOAD_VLAN_MISMATCH                    ((NDIS_STATUS)0xC023100DL)
+#define NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED                ((NDIS_STATUS)0xC023100EL)
+#define NDIS_STATUS_OFFLOAD_POLICY                           ((NDIS_STATUS)0xC023100FL)
+#define NDIS_STATUS_OFFLOAD_DATA_PARTIALLY_ACCEPTED          ((NDIS_STATUS)0xC0231010L)
+#define NDIS_STATUS_OFFLOAD_REQUEST_RESET                    ((NDIS_STATUS)0xC0231011L)
+#define NDIS_STATUS_OFFLOAD_CONNECTION_REJECTED              ((NDIS_STATUS)STATUS_NDIS_OFFLOAD_CONNECTION_REJECTED)
+
+/* Hyper-V extensible switch errors */
+#define NDIS_STATUS_SWITCH_PORT_REMOVE_VF                    ((NDIS_STATUS)0xC0241001L)
+#define NDIS_STATUS_SWITCH_NIC_STATUS                        ((NDIS_STATUS)0xC0241002L)
+
+/*
+ * ---- every NDIS_STATUS name above, for printing statuses by name --------
+ * Use: #define X(n) { n, #n },  ...  CONDIS_NDIS_STATUS_LIST(X)
+ * The two aliases, NDIS_STATUS_WW_INDICATION and NDIS_STATUS_INCOMPATABLE_QOS,
+ * follow the name they alias, so a table searched front to back prints the
+ * primary name. No other two names share a value.
+ */
+#define CONDIS_NDIS_STATUS_LIST(X) \
+    X(NDIS_STATUS_ONLINE) \
+    X(NDIS_STATUS_RESET_START) \
+    X(NDIS_STATUS_RESET_END) \
+    X(NDIS_STATUS_RING_STATUS) \
+    X(NDIS_STATUS_CLOSED) \
+    X(NDIS_STATUS_WAN_LINE_UP) \
+    X(NDIS_STATUS_WAN_LINE_DOWN) \
+    X(NDIS_STATUS_WAN_FRAGMENT) \
+    X(NDIS_STATUS_MEDIA_CONNECT) \
+    X(NDIS_STATUS_MEDIA_DISCONNECT) \
+    X(NDIS_STATUS_HARDWARE_LINE_UP) \
+    X(NDIS_STATUS_HARDWARE_LINE_DOWN) \
+    X(NDIS_STATUS_INTERFACE_UP) \
+    X(NDIS_STATUS_INTERFACE_DOWN) \
+    X(NDIS_STATUS_MEDIA_BUSY) \
+    X(NDIS_STATUS_MEDIA_SPECIFIC_INDICATION) \
+    X(NDIS_STATUS_WW_INDICATION) \
+    X(NDIS_STATUS_LINK_SPEED_CHANGE) \
+    X(NDIS_STATUS_WAN_GET_STATS) \
+    X(NDIS_STATUS_WAN_CO_FRAGMENT) \
+    X(NDIS_STATUS_WAN_CO_LINKPARAMS) \
+    X(NDIS_STATUS_WAN_CO_MTULINKPARAMS) \
+    X(NDIS_STATUS_LINK_STATE) \
+    X(NDIS_STATUS_NETWORK_CHANGE) \
+    X(NDIS_STATUS_MEDIA_SPECIFIC_INDICATION_EX) \
+    X(NDIS_STATUS_PORT_STATE) \
+    X(NDIS_STATUS_OPER_STATUS) \
+    X(NDIS_STATUS_PACKET_FILTER) \
+    X(NDIS_STATUS_IP_OPER_STATUS) \
+    X(NDIS_STATUS_OFFLOAD_PAUSE) \
+    X(NDIS_STATUS_UPLOAD_ALL) \
+    X(NDIS_STATUS_OFFLOAD_RESUME) \
+    X(NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS) \
+    X(NDIS_STATUS_OFFLOAD_STATE_INVALID) \
+    X(NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG) \
+    X(NDIS_STATUS_TASK_OFFLOAD_HARDWARE_CAPABILITIES) \
+    X(NDIS_STATUS_OFFLOAD_ENCASPULATION_CHANGE) \
+    X(NDIS_STATUS_TCP_CONNECTION_OFFLOAD_HARDWARE_CAPABILITIES) \
+    X(NDIS_STATUS_HD_SPLIT_CURRENT_CONFIG) \
+    X(NDIS_STATUS_RECEIVE_QUEUE_STATE) \
+    X(NDIS_STATUS_VF_CONFIG_STATE) \
+    X(NDIS_STATUS_RECEIVE_FILTER_CURRENT_CAPABILITIES) \
+    X(NDIS_STATUS_RECEIVE_FILTER_HARDWARE_CAPABILITIES) \
+    X(NDIS_STATUS_RECEIVE_FILTER_QUEUE_PARAMETERS) \
+    X(NDIS_STATUS_NIC_SWITCH_CURRENT_CAPABILITIES) \
+    X(NDIS_STATUS_NIC_SWITCH_HARDWARE_CAPABILITIES) \
+    X(NDIS_STATUS_RECEIVE_FILTER_QUEUE_STATE_CHANGE) \
+    X(NDIS_STATUS_ISOLATION_PARAMETERS_CHANGE) \
+    X(NDIS_STATUS_QOS_OPERATIONAL_PARAMETERS_CHANGE) \
+    X(NDIS_STATUS_QOS_REMOTE_PARAMETERS_CHANGE) \
+    X(NDIS_STATUS_CURRENT_MAC_ADDRESS_CHANGE) \
+    X(NDIS_STATUS_L2_MTU_SIZE_CHANGE) \
+    X(NDIS_STATUS_OFFLOAD_IM_RESERVED1) \
+    X(NDIS_STATUS_OFFLOAD_IM_RESERVED2) \
+    X(NDIS_STATUS_OFFLOAD_IM_RESERVED3) \
+    X(NDIS_STATUS_PD_CURRENT_CONFIG) \
+    X(NDIS_STATUS_GFT_OFFLOAD_CURRENT_CAPABILITIES) \
+    X(NDIS_STATUS_GFT_OFFLOAD_HARDWARE_CAPABILITIES) \
+    X(NDIS_STATUS_GFT_OFFLOAD_CURRENT_CONFIG) \
+    X(NDIS_STATUS_GFT_COUNTERS_UPDATED) \
+    X(NDIS_STATUS_QOS_OFFLOAD_CURRENT_CAPABILITIES) \
+    X(NDIS_STATUS_QOS_OFFLOAD_HARDWARE_CAPABILITIES) \
+    X(NDIS_STATUS_TIMESTAMP_CAPABILITY) \
+    X(NDIS_STATUS_TIMESTAMP_CURRENT_CONFIG) \
+    X(NDIS_STATUS_DOT11_SCAN_CONFIRM) \
+    X(NDIS_STATUS_DOT11_MPDU_MAX_LENGTH_CHANGED) \
+    X(NDIS_STATUS_DOT11_ASSOCIATION_START) \
+    X(NDIS_STATUS_DOT11_ASSOCIATION_COMPLETION) \
+    X(NDIS_STATUS_DOT11_CONNECTION_START) \
+    X(NDIS_STATUS_DOT11_CONNECTION_COMPLETION) \
+    X(NDIS_STATUS_DOT11_ROAMING_START) \
+    X(NDIS_STATUS_DOT11_ROAMING_COMPLETION) \
+    X(NDIS_STATUS_DOT11_DISASSOCIATION) \
+    X(NDIS_STATUS_DOT11_TKIPMIC_FAILURE) \
+    X(NDIS_STATUS_DOT11_PMKID_CANDIDATE_LIST) \
+    X(NDIS_STATUS_DOT11_PHY_STATE_CHANGED) \
+    X(NDIS_STATUS_DOT11_LINK_QUALITY) \
+    X(NDIS_STATUS_DOT11_INCOMING_ASSOC_STARTED) \
+    X(NDIS_STATUS_DOT11_INCOMING_ASSOC_REQUEST_RECEIVED) \
+    X(NDIS_STATUS_DOT11_INCOMING_ASSOC_COMPLETION) \
+    X(NDIS_STATUS_DOT11_STOP_AP) \
+    X(NDIS_STATUS_DOT11_PHY_FREQUENCY_ADOPTED) \
+    X(NDIS_STATUS_DOT11_CAN_SUSTAIN_AP) \
+    X(NDIS_STATUS_DOT11_WFD_DISCOVER_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_GO_NEGOTIATION_REQUEST_SEND_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_RECEIVED_GO_NEGOTIATION_REQUEST) \
+    X(NDIS_STATUS_DOT11_WFD_GO_NEGOTIATION_RESPONSE_SEND_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_RECEIVED_GO_NEGOTIATION_RESPONSE) \
+    X(NDIS_STATUS_DOT11_WFD_GO_NEGOTIATION_CONFIRMATION_SEND_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_RECEIVED_GO_NEGOTIATION_CONFIRMATION) \
+    X(NDIS_STATUS_DOT11_WFD_INVITATION_REQUEST_SEND_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_RECEIVED_INVITATION_REQUEST) \
+    X(NDIS_STATUS_DOT11_WFD_INVITATION_RESPONSE_SEND_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_RECEIVED_INVITATION_RESPONSE) \
+    X(NDIS_STATUS_DOT11_WFD_PROVISION_DISCOVERY_REQUEST_SEND_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_RECEIVED_PROVISION_DISCOVERY_REQUEST) \
+    X(NDIS_STATUS_DOT11_WFD_PROVISION_DISCOVERY_RESPONSE_SEND_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_RECEIVED_PROVISION_DISCOVERY_RESPONSE) \
+    X(NDIS_STATUS_DOT11_WFD_GROUP_OPERATING_CHANNEL) \
+    X(NDIS_STATUS_DOT11_OFFLOAD_NETWORK_STATUS_CHANGED) \
+    X(NDIS_STATUS_DOT11_MANUFACTURING_CALLBACK) \
+    X(NDIS_STATUS_DOT11_ANQP_QUERY_COMPLETE) \
+    X(NDIS_STATUS_DOT11_WFD_VISIBLE_DEVICE_LIST_UPDATED) \
+    X(NDIS_STATUS_DOT11_WFD_OPERATING_CHANNEL_ATTRIBUTES_UPDATED) \
+    X(NDIS_STATUS_DOT11_WFD_GROUP_OPERATING_CHANNEL_UPDATE) \
+    X(NDIS_STATUS_DOT11_FT_TRANSITION_PARAMETERS_NEEDED) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_4) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_1) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_2) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_3) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_5) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_6) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_7) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_8) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_9) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_10) \
+    X(NDIS_STATUS_DOT11_WDI_RESERVED_11) \
+    X(NDIS_STATUS_PM_WOL_PATTERN_REJECTED) \
+    X(NDIS_STATUS_PM_OFFLOAD_REJECTED) \
+    X(NDIS_STATUS_PM_CAPABILITIES_CHANGE) \
+    X(NDIS_STATUS_PM_HARDWARE_CAPABILITIES) \
+    X(NDIS_STATUS_PM_WAKE_REASON) \
+    X(NDIS_STATUS_WWAN_DEVICE_CAPS) \
+    X(NDIS_STATUS_WWAN_READY_INFO) \
+    X(NDIS_STATUS_WWAN_RADIO_STATE) \
+    X(NDIS_STATUS_WWAN_PIN_INFO) \
+    X(NDIS_STATUS_WWAN_PIN_LIST) \
+    X(NDIS_STATUS_WWAN_HOME_PROVIDER) \
+    X(NDIS_STATUS_WWAN_PREFERRED_PROVIDERS) \
+    X(NDIS_STATUS_WWAN_VISIBLE_PROVIDERS) \
+    X(NDIS_STATUS_WWAN_REGISTER_STATE) \
+    X(NDIS_STATUS_WWAN_PACKET_SERVICE) \
+    X(NDIS_STATUS_WWAN_SIGNAL_STATE) \
+    X(NDIS_STATUS_WWAN_CONTEXT_STATE) \
+    X(NDIS_STATUS_WWAN_PROVISIONED_CONTEXTS) \
+    X(NDIS_STATUS_WWAN_SERVICE_ACTIVATION) \
+    X(NDIS_STATUS_WWAN_SMS_CONFIGURATION) \
+    X(NDIS_STATUS_WWAN_SMS_RECEIVE) \
+    X(NDIS_STATUS_WWAN_SMS_SEND) \
+    X(NDIS_STATUS_WWAN_SMS_DELETE) \
+    X(NDIS_STATUS_WWAN_SMS_STATUS) \
+    X(NDIS_STATUS_WWAN_DNS_ADDRESS) \
+    X(NDIS_STATUS_WWAN_SET_HOME_PROVIDER_COMPLETE) \
+    X(NDIS_STATUS_WWAN_AUTH_RESPONSE) \
+    X(NDIS_STATUS_WWAN_SUPPORTED_DEVICE_SERVICES) \
+    X(NDIS_STATUS_WWAN_DEVICE_SERVICE_SUBSCRIPTION) \
+    X(NDIS_STATUS_WWAN_DEVICE_SERVICE_RESPONSE) \
+    X(NDIS_STATUS_WWAN_DEVICE_SERVICE_EVENT) \
+    X(NDIS_STATUS_WWAN_USSD) \
+    X(NDIS_STATUS_WWAN_DEVICE_SERVICE_SUPPORTED_COMMANDS) \
+    X(NDIS_STATUS_WWAN_DEVICE_SERVICE_SESSION) \
+    X(NDIS_STATUS_WWAN_DEVICE_SERVICE_SESSION_WRITE_COMPLETE) \
+    X(NDIS_STATUS_WWAN_DEVICE_SERVICE_SESSION_READ) \
+    X(NDIS_STATUS_WWAN_PREFERRED_MULTICARRIER_PROVIDERS) \
+    X(NDIS_STATUS_WWAN_RESERVED_1) \
+    X(NDIS_STATUS_WWAN_RESERVED_2) \
+    X(NDIS_STATUS_WWAN_IP_ADDRESS_STATE) \
+    X(NDIS_STATUS_WWAN_RESERVED_3) \
+    X(NDIS_STATUS_WWAN_UICC_FILE_STATUS) \
+    X(NDIS_STATUS_WWAN_UICC_RESPONSE) \
+    X(NDIS_STATUS_WWAN_SYS_CAPS_INFO) \
+    X(NDIS_STATUS_WWAN_DEVICE_SLOT_MAPPING_INFO) \
+    X(NDIS_STATUS_WWAN_SLOT_INFO) \
+    X(NDIS_STATUS_WWAN_DEVICE_BINDINGS_INFO) \
+    X(NDIS_STATUS_WWAN_IMS_VOICE_STATE) \
+    X(NDIS_STATUS_WWAN_LOCATION_STATE_INFO) \
+    X(NDIS_STATUS_WWAN_NITZ_INFO) \
+    X(NDIS_STATUS_WWAN_PRESHUTDOWN_STATE) \
+    X(NDIS_STATUS_WWAN_ATR_INFO) \
+    X(NDIS_STATUS_WWAN_UICC_OPEN_CHANNEL_INFO) \
+    X(NDIS_STATUS_WWAN_UICC_CLOSE_CHANNEL_INFO) \
+    X(NDIS_STATUS_WWAN_UICC_APDU_INFO) \
+    X(NDIS_STATUS_WWAN_UICC_TERMINAL_CAPABILITY_INFO) \
+    X(NDIS_STATUS_WWAN_PS_MEDIA_CONFIG_STATE) \
+    X(NDIS_STATUS_WWAN_SAR_CONFIG) \
+    X(NDIS_STATUS_WWAN_SAR_TRANSMISSION_STATUS) \
+    X(NDIS_STATUS_WWAN_NETWORK_BLACKLIST) \
+    X(NDIS_STATUS_WWAN_LTE_ATTACH_CONFIG) \
+    X(NDIS_STATUS_WWAN_LTE_ATTACH_STATUS) \
+    X(NDIS_STATUS_WWAN_DEVICE_CAPS_EX) \
+    X(NDIS_STATUS_WWAN_MODEM_CONFIG_INFO) \
+    X(NDIS_STATUS_WWAN_PCO_STATUS) \
+    X(NDIS_STATUS_WWAN_UICC_RESET_INFO) \
+    X(NDIS_STATUS_WWAN_DEVICE_RESET_STATUS) \
+    X(NDIS_STATUS_WWAN_BASE_STATIONS_INFO) \
+    X(NDIS_STATUS_WWAN_MPDP_STATE) \
+    X(NDIS_STATUS_WWAN_MPDP_LIST) \
+    X(NDIS_STATUS_WWAN_UICC_APP_LIST) \
+    X(NDIS_STATUS_WWAN_MODEM_LOGGING_CONFIG) \
+    X(NDIS_STATUS_WWAN_UICC_RECORD_RESPONSE) \
+    X(NDIS_STATUS_WWAN_UICC_BINARY_RESPONSE) \
+    X(NDIS_STATUS_WWAN_REGISTER_PARAMS_STATE) \
+    X(NDIS_STATUS_WWAN_NETWORK_PARAMS_STATE) \
+    X(NDIS_STATUS_WWAN_IO_PAUSE) \
+    X(NDIS_STATUS_WWAN_IO_RESUME) \
+    X(NDIS_STATUS_WWAN_UE_POLICY_STATE) \
+    X(NDIS_STATUS_WWAN_VENDOR_SPECIFIC) \
+    X(NDIS_STATUS_SUCCESS) \
+    X(NDIS_STATUS_PENDING) \
+    X(NDIS_STATUS_NOT_RECOGNIZED) \
+    X(NDIS_STATUS_NOT_COPIED) \
+    X(NDIS_STATUS_NOT_ACCEPTED) \
+    X(NDIS_STATUS_CALL_ACTIVE) \
+    X(NDIS_STATUS_INDICATION_REQUIRED) \
+    X(NDIS_STATUS_NOT_RESETTABLE) \
+    X(NDIS_STATUS_SOFT_ERRORS) \
+    X(NDIS_STATUS_HARD_ERRORS) \
+    X(NDIS_STATUS_BUFFER_OVERFLOW) \
+    X(NDIS_STATUS_FAILURE) \
+    X(NDIS_STATUS_RESOURCES) \
+    X(NDIS_STATUS_CLOSING) \
+    X(NDIS_STATUS_BAD_VERSION) \
+    X(NDIS_STATUS_BAD_CHARACTERISTICS) \
+    X(NDIS_STATUS_ADAPTER_NOT_FOUND) \
+    X(NDIS_STATUS_OPEN_FAILED) \
+    X(NDIS_STATUS_DEVICE_FAILED) \
+    X(NDIS_STATUS_MULTICAST_FULL) \
+    X(NDIS_STATUS_MULTICAST_EXISTS) \
+    X(NDIS_STATUS_MULTICAST_NOT_FOUND) \
+    X(NDIS_STATUS_REQUEST_ABORTED) \
+    X(NDIS_STATUS_RESET_IN_PROGRESS) \
+    X(NDIS_STATUS_CLOSING_INDICATING) \
+    X(NDIS_STATUS_NOT_SUPPORTED) \
+    X(NDIS_STATUS_INVALID_PACKET) \
+    X(NDIS_STATUS_OPEN_LIST_FULL) \
+    X(NDIS_STATUS_ADAPTER_NOT_READY) \
+    X(NDIS_STATUS_ADAPTER_NOT_OPEN) \
+    X(NDIS_STATUS_NOT_INDICATING) \
+    X(NDIS_STATUS_INVALID_LENGTH) \
+    X(NDIS_STATUS_INVALID_DATA) \
+    X(NDIS_STATUS_BUFFER_TOO_SHORT) \
+    X(NDIS_STATUS_INVALID_OID) \
+    X(NDIS_STATUS_ADAPTER_REMOVED) \
+    X(NDIS_STATUS_UNSUPPORTED_MEDIA) \
+    X(NDIS_STATUS_GROUP_ADDRESS_IN_USE) \
+    X(NDIS_STATUS_FILE_NOT_FOUND) \
+    X(NDIS_STATUS_ERROR_READING_FILE) \
+    X(NDIS_STATUS_ALREADY_MAPPED) \
+    X(NDIS_STATUS_RESOURCE_CONFLICT) \
+    X(NDIS_STATUS_NO_CABLE) \
+    X(NDIS_STATUS_INVALID_DEVICE_REQUEST) \
+    X(NDIS_STATUS_NETWORK_UNREACHABLE) \
+    X(NDIS_STATUS_INVALID_SAP) \
+    X(NDIS_STATUS_SAP_IN_USE) \
+    X(NDIS_STATUS_INVALID_ADDRESS) \
+    X(NDIS_STATUS_VC_NOT_ACTIVATED) \
+    X(NDIS_STATUS_DEST_OUT_OF_ORDER) \
+    X(NDIS_STATUS_VC_NOT_AVAILABLE) \
+    X(NDIS_STATUS_CELLRATE_NOT_AVAILABLE) \
+    X(NDIS_STATUS_INCOMPATIBLE_QOS) \
+    X(NDIS_STATUS_INCOMPATABLE_QOS) \
+    X(NDIS_STATUS_AAL_PARAMS_UNSUPPORTED) \
+    X(NDIS_STATUS_NO_ROUTE_TO_DESTINATION) \
+    X(NDIS_STATUS_TOKEN_RING_OPEN_ERROR) \
+    X(NDIS_STATUS_SEND_ABORTED) \
+    X(NDIS_STATUS_PAUSED) \
+    X(NDIS_STATUS_INTERFACE_NOT_FOUND) \
+    X(NDIS_STATUS_INVALID_PARAMETER) \
+    X(NDIS_STATUS_UNSUPPORTED_REVISION) \
+    X(NDIS_STATUS_INVALID_PORT) \
+    X(NDIS_STATUS_INVALID_PORT_STATE) \
+    X(NDIS_STATUS_INVALID_STATE) \
+    X(NDIS_STATUS_MEDIA_DISCONNECTED) \
+    X(NDIS_STATUS_LOW_POWER_STATE) \
+    X(NDIS_STATUS_NO_QUEUES) \
+    X(NDIS_STATUS_DOT11_AUTO_CONFIG_ENABLED) \
+    X(NDIS_STATUS_DOT11_MEDIA_IN_USE) \
+    X(NDIS_STATUS_DOT11_POWER_STATE_INVALID) \
+    X(NDIS_STATUS_PM_WOL_PATTERN_LIST_FULL) \
+    X(NDIS_STATUS_PM_PROTOCOL_OFFLOAD_LIST_FULL) \
+    X(NDIS_STATUS_BUSY) \
+    X(NDIS_STATUS_REINIT_REQUIRED) \
+    X(NDIS_STATUS_DOT11_AP_CHANNEL_CURRENTLY_NOT_AVAILABLE) \
+    X(NDIS_STATUS_DOT11_AP_BAND_CURRENTLY_NOT_AVAILABLE) \
+    X(NDIS_STATUS_DOT11_AP_CHANNEL_NOT_ALLOWED) \
+    X(NDIS_STATUS_DOT11_AP_BAND_NOT_ALLOWED) \
+    X(NDIS_STATUS_UPLOAD_IN_PROGRESS) \
+    X(NDIS_STATUS_REQUEST_UPLOAD) \
+    X(NDIS_STATUS_UPLOAD_REQUESTED) \
+    X(NDIS_STATUS_OFFLOAD_TCP_ENTRIES) \
+    X(NDIS_STATUS_OFFLOAD_PATH_ENTRIES) \
+    X(NDIS_STATUS_OFFLOAD_NEIGHBOR_ENTRIES) \
+    X(NDIS_STATUS_OFFLOAD_IP_ADDRESS_ENTRIES) \
+    X(NDIS_STATUS_OFFLOAD_HW_ADDRESS_ENTRIES) \
+    X(NDIS_STATUS_OFFLOAD_VLAN_ENTRIES) \
+    X(NDIS_STATUS_OFFLOAD_TCP_XMIT_BUFFER) \
+    X(NDIS_STATUS_OFFLOAD_TCP_RCV_BUFFER) \
+    X(NDIS_STATUS_OFFLOAD_TCP_RCV_WINDOW) \
+    X(NDIS_STATUS_OFFLOAD_VLAN_MISMATCH) \
+    X(NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED) \
+    X(NDIS_STATUS_OFFLOAD_POLICY) \
+    X(NDIS_STATUS_OFFLOAD_DATA_PARTIALLY_ACCEPTED) \
+    X(NDIS_STATUS_OFFLOAD_REQUEST_RESET) \
+    X(NDIS_STATUS_OFFLOAD_CONNECTION_REJECTED) \
+    X(NDIS_STATUS_SWITCH_PORT_REMOVE_VF) \
+    X(NDIS_STATUS_SWITCH_NIC_STATUS)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONDIS_NDIS_STATUS_H */

@@ -1,0 +1,233 @@
+/*
+ * call.c - calls on a VC: NdisClMakeCall -> CmMakeCall -> NdisMCmActivateVc
+ * -> NdisCmMakeCallComplete -> ProtocolClMakeCallComplete, and
+ * NdisClCloseCall -> CmCloseCall -> NdisMCmDeactivateVc ->
+ * NdisCmCloseCallComplete -> ProtocolClCloseCallComplete; and the remote
+ * close, NdisCmDispatchIncomingCloseCall -> ProtocolClIncomingCloseCall.
+ *
+ * A call never finishes closing while sends on its VC are outstanding: when
+ * the call manager is done, the close waits for the last send completion,
+ * and the completion path finishes it (cn_vc_drained). The client then gets
+ * NDIS_STATUS_PENDING from NdisClCloseCall and its
+ * ProtocolClCloseCallComplete after its last ProtocolCoSendNetBufferListsComplete.
+ *
+ * The drain hand-off between the closing thread and the completing thread
+ * uses vc_close_pending and vc_inflight with sequentially consistent
+ * atomics: each side publishes its own change before it reads the other's,
+ * so at least one of them sees both, and the exchange on vc_close_pending
+ * lets exactly one of them finish the close.
+ */
+#include "cn_co.h"
+
+static struct cn_vc *vc_get(NDIS_HANDLE h, const char *fn)
+{
+    struct cn_vc *vc = cn_vc_get(h);
+    if (vc == NULL)
+        cn_warn("%s: %p is not a live VC handle", fn, h);
+    return vc;
+}
+
+NDIS_STATUS NdisClMakeCall(NDIS_HANDLE NdisVcHandle, PCO_CALL_PARAMETERS CallParameters,
+                           NDIS_HANDLE ProtocolPartyContext, PNDIS_HANDLE NdisPartyHandle)
+{
+    struct cn_vc *vc = vc_get(NdisVcHandle, "NdisClMakeCall");
+    if (vc == NULL)
+        return NDIS_STATUS_INVALID_PARAMETER;
+    if (CallParameters == NULL) {
+        cn_warn("%s: NdisClMakeCall needs CallParameters", vc->vc_client_name);
+        return NDIS_STATUS_INVALID_PARAMETER;
+    }
+    if (ProtocolPartyContext != NULL) {
+        cn_warn("%s: point-to-multipoint calls (a ProtocolPartyContext) are not supported",
+                vc->vc_client_name);
+        return NDIS_STATUS_NOT_SUPPORTED;
+    }
+    if (NdisPartyHandle)
+        *NdisPartyHandle = NULL;
+    cn_spin_lock(&vc->vc_lock);
+    uint32_t f = vc->vc_flags;
+    bool ok = !(f & (CN_VC_CALL | CN_VC_CLOSING | CN_VC_BY_CM | CN_VC_MAKING));
+    if (ok)
+        vc->vc_flags |= CN_VC_MAKING;
+    cn_spin_unlock(&vc->vc_lock);
+    if (!ok) {
+        if (f & CN_VC_BY_CM)
+            cn_warn("%s: NdisClMakeCall on a VC the call manager created", vc->vc_client_name);
+        return NDIS_STATUS_CALL_ACTIVE;
+    }
+    struct cn_driver *mcm = vc->vc_adapter->ad_miniport;
+    NDIS_HANDLE cm_party = NULL;
+    NDIS_STATUS st;
+    CN_CALL(mcm->drv_name,
+            st = mcm->drv_cm.CmMakeCallHandler(vc->vc_mp_context, CallParameters, NULL, &cm_party));
+    if (st == NDIS_STATUS_PENDING)
+        return NDIS_STATUS_PENDING;
+    cn_spin_lock(&vc->vc_lock);
+    vc->vc_flags &= ~CN_VC_MAKING;
+    if (st == NDIS_STATUS_SUCCESS)
+        vc->vc_flags |= CN_VC_CALL;
+    bool active = (vc->vc_flags & CN_VC_ACTIVE) != 0;
+    cn_spin_unlock(&vc->vc_lock);
+    if (st == NDIS_STATUS_SUCCESS && !active)
+        cn_warn("%s: the call was made without NdisMCmActivateVc; sends on it will fail",
+                mcm->drv_name);
+    return st;
+}
+
+VOID NdisCmMakeCallComplete(NDIS_STATUS Status, NDIS_HANDLE NdisVcHandle, NDIS_HANDLE NdisPartyHandle,
+                            NDIS_HANDLE CallMgrPartyContext, PCO_CALL_PARAMETERS CallParameters)
+{
+    UNREFERENCED_PARAMETER(NdisPartyHandle);
+    UNREFERENCED_PARAMETER(CallMgrPartyContext);
+    struct cn_vc *vc = vc_get(NdisVcHandle, "NdisCmMakeCallComplete");
+    if (vc == NULL)
+        return;
+    if (Status == NDIS_STATUS_PENDING) {
+        cn_warn("%s: NdisCmMakeCallComplete with NDIS_STATUS_PENDING; the status must be final",
+                vc->vc_mp_name);
+        Status = NDIS_STATUS_FAILURE;
+    }
+    cn_spin_lock(&vc->vc_lock);
+    bool making = (vc->vc_flags & CN_VC_MAKING) != 0;
+    if (making) {
+        vc->vc_flags &= ~CN_VC_MAKING;
+        if (Status == NDIS_STATUS_SUCCESS)
+            vc->vc_flags |= CN_VC_CALL;
+    }
+    bool active = (vc->vc_flags & CN_VC_ACTIVE) != 0;
+    cn_spin_unlock(&vc->vc_lock);
+    if (!making) {
+        cn_warn("%s: NdisCmMakeCallComplete for a VC with no call being made", vc->vc_mp_name);
+        return;
+    }
+    if (Status == NDIS_STATUS_SUCCESS && !active)
+        cn_warn("%s: the call completed without NdisMCmActivateVc; sends on it will fail",
+                vc->vc_mp_name);
+    struct cn_driver *p = vc->vc_af->af_binding->b_protocol;
+    CN_CALL(p->drv_name, p->drv_cl.ClMakeCallCompleteHandler(Status, vc->vc_client_context, NULL,
+                                                             CallParameters));
+}
+
+/* The call is closed and no send is outstanding: clear the call state. */
+static void close_done(struct cn_vc *vc)
+{
+    cn_spin_lock(&vc->vc_lock);
+    bool active = (vc->vc_flags & CN_VC_ACTIVE) != 0;
+    vc->vc_flags &= ~(CN_VC_CALL | CN_VC_CLOSING | CN_VC_ACTIVE);
+    vc->vc_call_params = NULL;
+    cn_spin_unlock(&vc->vc_lock);
+    if (active)
+        cn_warn("%s: the call closed without NdisMCmDeactivateVc; condis deactivated the VC",
+                vc->vc_mp_name);
+}
+
+static void close_complete_client(struct cn_vc *vc, NDIS_STATUS st)
+{
+    struct cn_driver *p = vc->vc_af->af_binding->b_protocol;
+    CN_CALL(p->drv_name, p->drv_cl.ClCloseCallCompleteHandler(st, vc->vc_client_context, NULL));
+}
+
+void cn_vc_drained(struct cn_vc *vc)
+{
+    close_done(vc);
+    close_complete_client(vc, vc->vc_close_status);
+}
+
+/* The call manager finished closing with success. Returns true when the
+ * close is finished now (no sends outstanding); otherwise the completion
+ * of the last send finishes it. */
+static bool close_or_wait(struct cn_vc *vc, NDIS_STATUS st)
+{
+    vc->vc_close_status = st;
+    atomic_store(&vc->vc_close_pending, 1);
+    if (atomic_load(&vc->vc_inflight) == 0 && atomic_exchange(&vc->vc_close_pending, 0) == 1) {
+        close_done(vc);
+        return true;
+    }
+    return false;
+}
+
+NDIS_STATUS NdisClCloseCall(NDIS_HANDLE NdisVcHandle, NDIS_HANDLE NdisPartyHandle, PVOID Buffer,
+                            UINT Size)
+{
+    UNREFERENCED_PARAMETER(NdisPartyHandle);
+    struct cn_vc *vc = vc_get(NdisVcHandle, "NdisClCloseCall");
+    if (vc == NULL)
+        return NDIS_STATUS_INVALID_PARAMETER;
+    cn_spin_lock(&vc->vc_lock);
+    uint32_t f = vc->vc_flags;
+    if ((f & CN_VC_CALL) && !(f & CN_VC_CLOSING))
+        vc->vc_flags |= CN_VC_CLOSING; /* from here on, sends get NDIS_STATUS_CLOSING */
+    long inflight = atomic_load(&vc->vc_inflight);
+    cn_spin_unlock(&vc->vc_lock);
+    if (f & CN_VC_CLOSING)
+        return NDIS_STATUS_CLOSING;
+    if (!(f & CN_VC_CALL)) {
+        cn_warn("%s: NdisClCloseCall on a VC with no call", vc->vc_client_name);
+        return NDIS_STATUS_FAILURE;
+    }
+    if (inflight != 0)
+        cn_warn("%s: NdisClCloseCall with %ld send(s) outstanding on the VC; wait for their "
+                "completion first (condis drains them before the call closes)",
+                vc->vc_client_name, inflight);
+    struct cn_driver *mcm = vc->vc_adapter->ad_miniport;
+    NDIS_STATUS st;
+    CN_CALL(mcm->drv_name, st = mcm->drv_cm.CmCloseCallHandler(vc->vc_mp_context, vc->vc_cm_party,
+                                                               Buffer, Size));
+    if (st == NDIS_STATUS_PENDING)
+        return NDIS_STATUS_PENDING;
+    if (st != NDIS_STATUS_SUCCESS) {
+        cn_spin_lock(&vc->vc_lock);
+        vc->vc_flags &= ~CN_VC_CLOSING;
+        cn_spin_unlock(&vc->vc_lock);
+        return st;
+    }
+    return close_or_wait(vc, st) ? NDIS_STATUS_SUCCESS : NDIS_STATUS_PENDING;
+}
+
+VOID NdisCmCloseCallComplete(NDIS_STATUS Status, NDIS_HANDLE NdisVcHandle, NDIS_HANDLE NdisPartyHandle)
+{
+    UNREFERENCED_PARAMETER(NdisPartyHandle);
+    struct cn_vc *vc = vc_get(NdisVcHandle, "NdisCmCloseCallComplete");
+    if (vc == NULL)
+        return;
+    cn_spin_lock(&vc->vc_lock);
+    bool closing = (vc->vc_flags & CN_VC_CLOSING) != 0 && atomic_load(&vc->vc_close_pending) == 0;
+    if (closing && Status != NDIS_STATUS_SUCCESS)
+        vc->vc_flags &= ~CN_VC_CLOSING;
+    cn_spin_unlock(&vc->vc_lock);
+    if (!closing) {
+        cn_warn("%s: NdisCmCloseCallComplete for a VC whose call is not being closed",
+                vc->vc_mp_name);
+        return;
+    }
+    if (Status == NDIS_STATUS_PENDING) {
+        cn_warn("%s: NdisCmCloseCallComplete with NDIS_STATUS_PENDING; the status must be final",
+                vc->vc_mp_name);
+        Status = NDIS_STATUS_FAILURE;
+    }
+    if (Status != NDIS_STATUS_SUCCESS) {
+        close_complete_client(vc, Status);
+        return;
+    }
+    if (close_or_wait(vc, Status))
+        close_complete_client(vc, Status);
+}
+
+VOID NdisCmDispatchIncomingCloseCall(NDIS_STATUS CloseStatus, NDIS_HANDLE NdisVcHandle, PVOID Buffer,
+                                     UINT Size)
+{
+    struct cn_vc *vc = vc_get(NdisVcHandle, "NdisCmDispatchIncomingCloseCall");
+    if (vc == NULL)
+        return;
+    cn_spin_lock(&vc->vc_lock);
+    bool call = (vc->vc_flags & CN_VC_CALL) != 0;
+    cn_spin_unlock(&vc->vc_lock);
+    if (!call) {
+        cn_warn("%s: NdisCmDispatchIncomingCloseCall on a VC with no call", vc->vc_mp_name);
+        return;
+    }
+    struct cn_driver *p = vc->vc_af->af_binding->b_protocol;
+    CN_CALL(p->drv_name, p->drv_cl.ClIncomingCloseCallHandler(CloseStatus, vc->vc_client_context,
+                                                              Buffer, Size));
+}

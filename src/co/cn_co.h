@@ -1,0 +1,295 @@
+/*
+ * cn_co.h - condis' CoNDIS layer: drivers, adapters, bindings, address
+ * families, VCs and calls, and the send / complete / receive path.
+ *
+ * Locking, from outer to inner (never the other way round):
+ *   cn_rt.rt_lock   control plane: lists of drivers, adapters, bindings, AFs,
+ *                   VCs and their state changes. Never held across a call
+ *                   into a driver; never taken on the send/complete path.
+ *   vc->vc_lock     one VC's send queue and state word. Never held across a
+ *                   call into a driver.
+ * The send/complete path takes only the VC lock of the VC it works on.
+ */
+#ifndef CN_CO_H
+#define CN_CO_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <ndis.h>
+#include <condis/host.h>
+
+#include "../mem/cn_mem.h"
+#include "../os/cn_os.h"
+
+/* ---- a tiny spin lock for per-VC state (not exposed to drivers) -------- */
+struct cn_spin {
+    atomic_flag sp_flag;
+};
+#define CN_SPIN_INIT { ATOMIC_FLAG_INIT }
+void cn_spin_lock_slow(struct cn_spin *s);
+static inline void cn_spin_lock(struct cn_spin *s)
+{
+    if (__builtin_expect(atomic_flag_test_and_set_explicit(&s->sp_flag, memory_order_acquire), 0))
+        cn_spin_lock_slow(s);
+}
+static inline void cn_spin_unlock(struct cn_spin *s)
+{
+    atomic_flag_clear_explicit(&s->sp_flag, memory_order_release);
+}
+
+/* ---- loaded driver images (what DriverEntry was called for) ------------ */
+struct cn_driver;
+
+struct condis_driver {
+    LIST_ENTRY im_link;
+    char *im_name;              /* kept until the runtime ends (owner names) */
+    DRIVER_OBJECT im_object;
+    UNICODE_STRING im_regpath;
+    wchar_t *im_regpath_buf;
+    struct cn_driver *im_protocol; /* registered protocol, if any */
+    struct cn_driver *im_miniport; /* registered miniport, if any */
+    bool im_loaded;             /* DriverEntry succeeded, not yet unloaded */
+    /* Totals of the VCs this driver's protocol created or was given,
+     * added when a VC is deleted (live VCs are added on query). */
+    _Atomic unsigned long long im_vcs_created, im_sent, im_sent_bytes, im_completed, im_failed,
+        im_refused, im_received, im_received_bytes;
+};
+
+/* ---- registered drivers -------------------------------------------------- */
+enum cn_drv_kind { CN_DRV_PROTOCOL = 1, CN_DRV_MINIPORT };
+
+struct cn_driver {
+    LIST_ENTRY drv_link;        /* cn_rt.rt_protocols or rt_miniports */
+    enum cn_drv_kind drv_kind;
+    struct condis_driver *drv_image;
+    const char *drv_name;       /* == drv_image->im_name */
+    NDIS_HANDLE drv_handle;     /* NdisProtocolHandle / NdisMiniportDriverHandle */
+    NDIS_HANDLE drv_context;    /* ProtocolDriverContext / MiniportDriverContext */
+    LIST_ENTRY drv_objs;        /* bindings (protocol) or adapters (miniport) */
+
+    /* protocol */
+    NDIS_PROTOCOL_DRIVER_CHARACTERISTICS drv_pchars;
+    NDIS_PROTOCOL_CO_CHARACTERISTICS drv_pco;
+    NDIS_CO_CLIENT_OPTIONAL_HANDLERS drv_cl;
+    bool drv_has_pco, drv_has_cl;
+
+    /* miniport */
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS drv_mchars;
+    NDIS_MINIPORT_CO_CHARACTERISTICS drv_mco;
+    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS drv_cm;
+    bool drv_has_mco, drv_has_cm;
+};
+
+/* ---- adapters (miniport instances) ---------------------------------------- */
+enum cn_ad_state {
+    CN_AD_INITIALIZING = 1,
+    CN_AD_PAUSED,
+    CN_AD_RESTARTING,
+    CN_AD_RUNNING,
+    CN_AD_PAUSING,
+    CN_AD_HALTED,
+};
+
+struct condis_adapter {
+    LIST_ENTRY ad_link;          /* cn_rt.rt_adapters */
+    LIST_ENTRY ad_drv_link;      /* drv_objs of its miniport */
+    struct cn_driver *ad_miniport;
+    NDIS_HANDLE ad_handle;       /* MiniportAdapterHandle */
+    NDIS_HANDLE ad_context;      /* MiniportAdapterContext */
+    _Atomic int ad_state;        /* enum cn_ad_state */
+    NDIS_MEDIUM ad_medium;
+    bool ad_has_registration, ad_has_general;
+    ULONG ad_attr_flags;
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES ad_general;
+    char *ad_name;
+    NDIS_STRING ad_wname;
+    wchar_t *ad_wname_buf;
+    NET_LUID ad_luid;
+    ULONG ad_ifindex;
+    LIST_ENTRY ad_bindings;      /* struct cn_binding.b_ad_link */
+    LIST_ENTRY ad_afregs;        /* struct cn_afreg.ar_link */
+    _Atomic long ad_rx_outstanding; /* indicated, not yet returned */
+    NDIS_EVENT ad_pnp_done;      /* pause / restart completion */
+    NDIS_STATUS ad_pnp_status;
+};
+
+/* An address family an MCM registered on one of its adapters. */
+struct cn_afreg {
+    LIST_ENTRY ar_link;
+    struct condis_adapter *ar_adapter;
+    CO_ADDRESS_FAMILY ar_af;
+};
+
+/* ---- bindings -------------------------------------------------------------- */
+enum cn_b_state {
+    CN_B_BINDING = 1,  /* inside ProtocolBindAdapterEx (NdisOpenAdapterEx legal) */
+    CN_B_OPEN,         /* bound */
+    CN_B_UNBINDING,    /* inside ProtocolUnbindAdapterEx */
+    CN_B_CLOSED,       /* NdisCloseAdapterEx done */
+    CN_B_FAILED,
+};
+
+struct cn_binding {
+    LIST_ENTRY b_ad_link;          /* ad_bindings */
+    LIST_ENTRY b_drv_link;         /* protocol's drv_objs */
+    struct cn_driver *b_protocol;
+    struct condis_adapter *b_adapter;
+    NDIS_HANDLE b_handle;          /* NdisBindingHandle (live after open) */
+    NDIS_HANDLE b_bind_context;    /* BindContext handle */
+    NDIS_HANDLE b_unbind_context;  /* UnbindContext handle */
+    NDIS_HANDLE b_context;         /* ProtocolBindingContext */
+    int b_state;                   /* enum cn_b_state, under rt_lock */
+    bool b_opened;                 /* NdisOpenAdapterEx succeeded */
+    LIST_ENTRY b_afs;              /* struct cn_af.af_b_link */
+    /* NdisOpenAdapterEx that pended: where its results go. Only the
+     * variables the pointers name must outlive the call; the
+     * NDIS_OPEN_PARAMETERS itself is often on the caller's stack. */
+    PUINT b_open_selected;
+    PNDIS_HANDLE b_open_out;
+    UINT b_selected_medium;
+    struct cn_work b_work;
+    /* host waits */
+    NDIS_EVENT b_bind_done;
+    NDIS_STATUS b_bind_status;
+    NDIS_EVENT b_unbind_done;
+    NDIS_BIND_PARAMETERS b_bind_params;
+};
+
+/* ---- address families (a client's open of a registered AF) ------------- */
+enum cn_af_state { CN_AF_OPENING = 1, CN_AF_OPEN, CN_AF_CLOSING, CN_AF_CLOSED };
+
+struct cn_af {
+    LIST_ENTRY af_b_link;          /* b_afs */
+    struct cn_binding *af_binding;
+    struct cn_afreg *af_reg;
+    NDIS_HANDLE af_handle;         /* NdisAfHandle */
+    NDIS_HANDLE af_client_context; /* ClientAfContext */
+    NDIS_HANDLE af_cm_context;     /* CallMgrAfContext */
+    int af_state;                  /* enum cn_af_state, under rt_lock */
+    bool af_notify_pending;        /* ProtocolClNotifyCloseAf returned PENDING */
+    PNDIS_HANDLE af_open_out;      /* client's NdisAfHandle, for a pended open */
+    LIST_ENTRY af_vcs;             /* struct cn_vc.vc_af_link */
+    struct cn_work af_work;
+    NDIS_STATUS af_work_status;
+};
+
+/* ---- virtual connections --------------------------------------------------
+ * VC memory is type-stable: a deleted VC goes back to a free list and is
+ * never returned to malloc while the runtime lives, so a racing lookup of a
+ * stale handle reads a valid struct whose vc_handle no longer matches.
+ *
+ * vc_flags (under vc_lock; read without it on the send path as a hint only):
+ *   CN_VC_ACTIVE    set by NdisMCmActivateVc, cleared by NdisMCmDeactivateVc
+ *                   and when a call finishes closing.
+ *   CN_VC_CALL      set when a call is made or dispatched (the client may
+ *                   send), cleared when the close completes.
+ *   CN_VC_CLOSING   set by NdisClCloseCall, cleared when the close completes
+ *                   or the call manager refuses it.
+ *   CN_VC_MAKING    set by NdisClMakeCall, cleared when the call manager
+ *                   answers (at once or by NdisCmMakeCallComplete).
+ *   CN_VC_DELETED   set by NdisCoDeleteVc / NdisMCmDeleteVc.
+ */
+#define CN_VC_ACTIVE 0x1u
+#define CN_VC_CALL 0x2u
+#define CN_VC_CLOSING 0x4u
+#define CN_VC_DELETED 0x8u
+#define CN_VC_BY_CM 0x10u     /* created by the MCM (NdisMCmCreateVc) */
+#define CN_VC_MAKING 0x20u    /* NdisClMakeCall pending at the call manager */
+
+struct cn_vc {
+    /* Read on every send and completion. */
+    NDIS_HANDLE vc_handle;
+    uint32_t vc_flags;
+    struct cn_spin vc_lock;
+    bool vc_draining;                 /* a thread is submitting the queue */
+    struct cn_nbl *vc_q_head, *vc_q_tail; /* chains waiting to be submitted */
+    _Atomic long vc_inflight;         /* NBLs submitted, not yet returned */
+    MINIPORT_CO_SEND_NET_BUFFER_LISTS *vc_mp_send;
+    NDIS_HANDLE vc_mp_context;        /* MiniportVcContext (the MCM's VC context) */
+    PROTOCOL_CO_SEND_NET_BUFFER_LISTS_COMPLETE *vc_send_complete;
+    PROTOCOL_CO_RECEIVE_NET_BUFFER_LISTS *vc_receive;
+    NDIS_HANDLE vc_client_context;    /* ProtocolVcContext of the client */
+    NDIS_HANDLE vc_binding_context;   /* ProtocolBindingContext of the client */
+    const char *vc_client_name, *vc_mp_name;
+    struct condis_adapter *vc_adapter;
+
+    /* Control plane. */
+    struct cn_af *vc_af;
+    LIST_ENTRY vc_af_link;
+    struct cn_vc *vc_free_next;
+    NDIS_HANDLE vc_party;             /* NdisPartyHandle of a multipoint call */
+    NDIS_HANDLE vc_cm_party;          /* CallMgrPartyContext */
+    PCO_CALL_PARAMETERS vc_call_params;
+    _Atomic int vc_close_pending;     /* close finished, waiting for the drain */
+    NDIS_STATUS vc_close_status;
+
+    /* Counters for the report (relaxed atomics, added per batch). */
+    _Atomic unsigned long long vc_sent, vc_sent_bytes, vc_completed, vc_failed,
+        vc_refused, vc_received, vc_received_bytes;
+};
+
+/* ---- the runtime ----------------------------------------------------------- */
+struct cn_rt {
+    pthread_mutex_t rt_lock;
+    bool rt_up;
+    struct condis_options rt_opt;
+    LIST_ENTRY rt_images, rt_protocols, rt_miniports, rt_adapters;
+    struct condis_driver *rt_loading; /* image whose DriverEntry runs now */
+    unsigned rt_next_ifindex;
+};
+extern struct cn_rt cn_rt;
+
+/* ---- internal functions ---------------------------------------------------- */
+/* Call into a driver: set the DbgPrint identity, restore it afterwards. */
+#define CN_CALL(name, expr)                                            \
+    do {                                                               \
+        const char *cn_prev_drv_ = cn_set_current_driver(name);        \
+        expr;                                                          \
+        cn_set_current_driver(cn_prev_drv_);                           \
+    } while (0)
+
+struct cn_driver *cn_driver_from_handle(NDIS_HANDLE h, enum cn_drv_kind kind);
+struct condis_driver *cn_image_from_object(PDRIVER_OBJECT obj);
+void cn_driver_destroy(struct cn_driver *drv);
+
+struct cn_binding *cn_binding_get(NDIS_HANDLE NdisBindingHandle);
+void cn_binding_notify_afs(struct cn_binding *b);
+int cn_binding_bind(struct cn_driver *proto, struct condis_adapter *ad);
+int cn_binding_unbind(struct cn_binding *b);
+
+void cn_adapter_afs_notify(struct condis_adapter *ad, struct cn_afreg *ar);
+int cn_adapter_halt(struct condis_adapter *ad);
+
+struct cn_vc *cn_vc_get(NDIS_HANDLE NdisVcHandle);
+struct cn_vc *cn_vc_alloc(void);
+void cn_vc_release(struct cn_vc *vc);
+void cn_vc_fini(void);
+/* Called on the completion path when vc_inflight reached zero. */
+void cn_vc_drained(struct cn_vc *vc);
+void cn_call_finish_close(struct cn_vc *vc, NDIS_STATUS status);
+
+/* Complete NBLs that condis itself refuses, to the protocol of vc, with
+ * status set on each; at the caller's IRQL. */
+void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status);
+
+/* Wait for an NDIS event from a host (non-driver) thread, bounded. */
+bool cn_host_wait(PNDIS_EVENT ev, unsigned ms);
+
+/* What a send on a handle that is not a live VC gets (the NTSTATUS; NDIS
+ * has no NDIS_STATUS_ name for it). */
+#define CN_STATUS_INVALID_HANDLE ((NDIS_STATUS)STATUS_INVALID_HANDLE)
+
+/* Status names for messages. */
+const char *cn_status_name(NDIS_STATUS s);
+
+/* Warn once per (site) while letting the count grow. */
+#define CN_WARN_ONCE(...)                                              \
+    do {                                                               \
+        static _Atomic int cn_once_;                                   \
+        if (atomic_exchange_explicit(&cn_once_, 1, memory_order_relaxed) == 0) \
+            cn_warn(__VA_ARGS__);                                      \
+    } while (0)
+
+#endif /* CN_CO_H */

@@ -1,0 +1,283 @@
+/*
+ * send.c - the CoNDIS send path: NdisCoSendNetBufferLists ->
+ * MiniportCoSendNetBufferLists, and NdisMCoSendNetBufferListsComplete ->
+ * ProtocolCoSendNetBufferListsComplete.
+ *
+ * Ownership (RULES.md OWN-1..OWN-7, NBL-1..NBL-3, VC-1):
+ *   - NdisCoSendNetBufferLists takes every NBL of the chain from the
+ *     protocol. Each comes back exactly once through the protocol's
+ *     ProtocolCoSendNetBufferListsComplete, with NET_BUFFER_LIST_STATUS set:
+ *     the miniport's status, or condis' own when it refuses the send
+ *     (NDIS_STATUS_VC_NOT_ACTIVATED, NDIS_STATUS_CLOSING, NDIS_STATUS_PAUSED,
+ *     NDIS_STATUS_INVALID_PARAMETER for an NBL that is not from a pool).
+ *     A refusal is completed inside the send call, at the caller's IRQL.
+ *     The one exception is a send on a handle that is not a live VC: there
+ *     is no VC to complete it to, so the NBLs stay with the caller, their
+ *     status set to CN_STATUS_INVALID_HANDLE, and condis warns.
+ *   - The miniport owns the NBLs between MiniportCoSendNetBufferLists and
+ *     its NdisMCoSendNetBufferListsComplete; it may complete them in any
+ *     order, split or merged across sends, inline or from another thread.
+ *   - Submission to the miniport is FIFO per VC, also with many threads
+ *     sending on one VC: a sender appends its chain to the VC's queue, and
+ *     whichever thread finds no submitter running becomes it and submits
+ *     queued chains, in order, until the queue is empty. No lock is held
+ *     while the miniport runs, so a miniport may complete inline and the
+ *     protocol may send again from its completion handler: that nested send
+ *     only queues, and the outer submitter sends it next.
+ *   - Completion is routed by the VC recorded in each NBL's trailer at
+ *     submission, never by the handle the miniport passes: each run of
+ *     consecutive NBLs of one VC goes to that VC's protocol in one call.
+ *
+ * Cost: per chain, one VC handle lookup, two acquisitions of the VC's own
+ * spin lock and a few relaxed counter updates; per NBL, a pool-handle check
+ * and a few stores into the NBL's trailer. No malloc, no global lock, and
+ * nothing that grows with the number of VCs.
+ */
+#include "cn_co.h"
+
+static inline ULONG irql_flag(ULONG flags, ULONG dispatch_flag)
+{
+    /* The DISPATCH_LEVEL flag says what is true of the caller of the
+     * handler: condis sets it exactly when it calls at DISPATCH_LEVEL. */
+    flags &= ~dispatch_flag;
+    if (cn_irql() == DISPATCH_LEVEL)
+        flags |= dispatch_flag;
+    return flags;
+}
+
+void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status)
+{
+    unsigned long n = 0;
+    for (PNET_BUFFER_LIST nbl = chain; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
+        NET_BUFFER_LIST_STATUS(nbl) = status;
+        n++;
+    }
+    atomic_fetch_add_explicit(&vc->vc_refused, n, memory_order_relaxed);
+    ULONG flags = irql_flag(0, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL);
+    CN_CALL(vc->vc_client_name, vc->vc_send_complete(vc->vc_client_context, chain, flags));
+}
+
+/* Hand one queued chain to the miniport. The chain is the miniport's from
+ * the call on: read everything needed before it. */
+static inline void submit(struct cn_vc *vc, struct cn_nbl *c)
+{
+    ULONG flags = irql_flag(c->send_flags, NDIS_SEND_FLAGS_DISPATCH_LEVEL);
+    CN_CALL(vc->vc_mp_name, vc->vc_mp_send(vc->vc_mp_context, &c->nbl, flags));
+}
+
+static void undo_sending(PNET_BUFFER_LIST chain)
+{
+    for (PNET_BUFFER_LIST nbl = chain; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+        atomic_store_explicit(&cn_nbl(nbl)->state, CN_NBL_IDLE, memory_order_relaxed);
+}
+
+VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBufferLists, ULONG SendFlags)
+{
+    if (NetBufferLists == NULL)
+        return;
+    struct cn_vc *vc = cn_vc_get(NdisVcHandle);
+    if (__builtin_expect(vc == NULL, 0)) {
+        for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+            NET_BUFFER_LIST_STATUS(nbl) = CN_STATUS_INVALID_HANDLE;
+        cn_warn("%s: NdisCoSendNetBufferLists on %p, which is not a live VC handle (deleted, "
+                "or never created); the NBLs stay with the caller",
+                cn_current_driver(), NdisVcHandle);
+        return;
+    }
+    if ((SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) && cn_irql() != DISPATCH_LEVEL)
+        CN_WARN_ONCE("%s: NdisCoSendNetBufferLists with NDIS_SEND_FLAGS_DISPATCH_LEVEL below "
+                     "DISPATCH_LEVEL", vc->vc_client_name);
+
+    /* Take the NBLs: mark each as sending and record its VC. NBLs condis
+     * cannot take are set aside and completed with a failure. */
+    PNET_BUFFER_LIST head = NULL, *tailp = &head, bad = NULL, *badp = &bad;
+    unsigned long n = 0, bytes = 0;
+    for (PNET_BUFFER_LIST nbl = NetBufferLists, next; nbl; nbl = next) {
+        next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+        struct cn_nbl *c = cn_nbl_check(nbl);
+        if (__builtin_expect(c == NULL, 0)) {
+            CN_WARN_ONCE("%s: an NBL sent on a VC was not allocated from an NBL pool (NBL-2); "
+                         "condis completes it with NDIS_STATUS_INVALID_PARAMETER",
+                         vc->vc_client_name);
+            NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+            *badp = nbl;
+            badp = &NET_BUFFER_LIST_NEXT_NBL(nbl);
+            continue;
+        }
+        if (__builtin_expect(atomic_load_explicit(&c->state, memory_order_relaxed) != CN_NBL_IDLE, 0)) {
+            /* Still in flight (or indicated): it is not the caller's to send,
+             * and it will come back through its first send. */
+            CN_WARN_ONCE("%s: an NBL was sent again while still in flight (OWN-3); condis "
+                         "ignores the second send", vc->vc_client_name);
+            continue;
+        }
+        if (__builtin_expect(nbl->SourceHandle != NdisVcHandle, 0))
+            CN_WARN_ONCE("%s: NBL SourceHandle is not the NdisVcHandle it is sent on (NBL-1)",
+                         vc->vc_client_name);
+        atomic_store_explicit(&c->state, CN_NBL_SENDING, memory_order_relaxed);
+        c->vc = vc;
+        c->vc_handle = NdisVcHandle;
+        for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb; nb = NET_BUFFER_NEXT_NB(nb))
+            bytes += NET_BUFFER_DATA_LENGTH(nb);
+        *tailp = nbl;
+        tailp = &NET_BUFFER_LIST_NEXT_NBL(nbl);
+        n++;
+    }
+    *tailp = NULL;
+    if (bad)
+        cn_send_refuse(vc, bad, NDIS_STATUS_INVALID_PARAMETER);
+    if (head == NULL)
+        return;
+
+    struct cn_nbl *c = cn_nbl(head);
+    c->send_flags = SendFlags;
+    c->chain_next = NULL;
+
+    cn_spin_lock(&vc->vc_lock);
+    uint32_t f = vc->vc_flags;
+    NDIS_STATUS refuse = NDIS_STATUS_SUCCESS;
+    if (__builtin_expect(vc->vc_handle != NdisVcHandle || (f & CN_VC_DELETED), 0))
+        refuse = CN_STATUS_INVALID_HANDLE; /* deleted while we looked */
+    else if (f & CN_VC_CLOSING)
+        refuse = NDIS_STATUS_CLOSING;
+    else if (!(f & CN_VC_ACTIVE))
+        refuse = NDIS_STATUS_VC_NOT_ACTIVATED;
+    else if (atomic_load_explicit(&vc->vc_adapter->ad_state, memory_order_relaxed) != CN_AD_RUNNING)
+        refuse = NDIS_STATUS_PAUSED;
+    if (__builtin_expect(refuse != NDIS_STATUS_SUCCESS, 0)) {
+        cn_spin_unlock(&vc->vc_lock);
+        undo_sending(head);
+        if (refuse == CN_STATUS_INVALID_HANDLE) {
+            for (PNET_BUFFER_LIST nbl = head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+                NET_BUFFER_LIST_STATUS(nbl) = refuse;
+            cn_warn("%s: NdisCoSendNetBufferLists raced with the deletion of its VC; the NBLs "
+                    "stay with the caller", vc->vc_client_name);
+            return;
+        }
+        if (refuse == NDIS_STATUS_VC_NOT_ACTIVATED)
+            CN_WARN_ONCE("%s: send on a VC without an active call (VC-1); completed with "
+                         "NDIS_STATUS_VC_NOT_ACTIVATED", vc->vc_client_name);
+        cn_send_refuse(vc, head, refuse);
+        return;
+    }
+    atomic_fetch_add_explicit(&vc->vc_inflight, (long)n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vc->vc_sent, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vc->vc_sent_bytes, bytes, memory_order_relaxed);
+
+    if (vc->vc_draining) {
+        /* Another thread (or an outer frame of this one) is submitting:
+         * queue behind what it has, and it will submit this too. */
+        if (vc->vc_q_tail)
+            vc->vc_q_tail->chain_next = c;
+        else
+            vc->vc_q_head = c;
+        vc->vc_q_tail = c;
+        cn_spin_unlock(&vc->vc_lock);
+        return;
+    }
+    vc->vc_draining = true;
+    cn_spin_unlock(&vc->vc_lock);
+
+    for (;;) {
+        submit(vc, c);
+        cn_spin_lock(&vc->vc_lock);
+        c = vc->vc_q_head;
+        if (c == NULL) {
+            vc->vc_draining = false;
+            cn_spin_unlock(&vc->vc_lock);
+            return;
+        }
+        vc->vc_q_head = c->chain_next;
+        if (vc->vc_q_head == NULL)
+            vc->vc_q_tail = NULL;
+        cn_spin_unlock(&vc->vc_lock);
+    }
+}
+
+/* Give a run of NBLs of one VC back to its protocol. */
+static inline void complete_run(struct cn_vc *vc, PNET_BUFFER_LIST head, unsigned long n,
+                                unsigned long failed, ULONG flags)
+{
+    atomic_fetch_add_explicit(&vc->vc_completed, n, memory_order_relaxed);
+    if (failed)
+        atomic_fetch_add_explicit(&vc->vc_failed, failed, memory_order_relaxed);
+    CN_CALL(vc->vc_client_name, vc->vc_send_complete(vc->vc_client_context, head, flags));
+    /* Only now are these sends no longer outstanding: a closing call must
+     * not finish before the protocol has its last NBL back. */
+    if (atomic_fetch_sub(&vc->vc_inflight, (long)n) == (long)n &&
+        atomic_load(&vc->vc_close_pending) && atomic_exchange(&vc->vc_close_pending, 0) == 1)
+        cn_vc_drained(vc);
+}
+
+VOID NdisMCoSendNetBufferListsComplete(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBufferLists,
+                                       ULONG SendCompleteFlags)
+{
+    ULONG flags = SendCompleteFlags;
+    if (__builtin_expect((flags & NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL) &&
+                             cn_irql() != DISPATCH_LEVEL, 0)) {
+        CN_WARN_ONCE("%s: NdisMCoSendNetBufferListsComplete with NDIS_SEND_COMPLETE_FLAGS_"
+                     "DISPATCH_LEVEL below DISPATCH_LEVEL (IRQL-1); condis clears it",
+                     cn_current_driver());
+        flags &= ~(ULONG)NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL;
+    }
+
+    PNET_BUFFER_LIST nbl = NetBufferLists;
+    while (nbl) {
+        struct cn_vc *vc = NULL;
+        PNET_BUFFER_LIST head = NULL, tail = NULL;
+        unsigned long n = 0, failed = 0;
+        while (nbl) {
+            PNET_BUFFER_LIST next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+            struct cn_nbl *c = cn_nbl_check(nbl);
+            if (__builtin_expect(c == NULL ||
+                                     atomic_load_explicit(&c->state, memory_order_relaxed) !=
+                                         CN_NBL_SENDING, 0)) {
+                /* Never sent, or completed already: not delivered again. */
+                CN_WARN_ONCE("%s: NdisMCoSendNetBufferListsComplete with an NBL that is not "
+                             "in flight (OWN-5: completed twice, or never sent); condis drops "
+                             "it from the completion", cn_current_driver());
+                nbl = next;
+                continue;
+            }
+            if (vc != NULL && c->vc != vc)
+                break; /* the next run starts here */
+            /* Claim it with a compare-exchange, not the load above and a
+             * store: a miniport that completes one NBL twice from two
+             * threads at once must still have it delivered once (OWN-5). */
+            uint32_t sending = CN_NBL_SENDING;
+            if (__builtin_expect(!atomic_compare_exchange_strong_explicit(
+                                     &c->state, &sending, CN_NBL_IDLE, memory_order_acq_rel,
+                                     memory_order_relaxed), 0)) {
+                CN_WARN_ONCE("%s: NdisMCoSendNetBufferListsComplete with an NBL that another "
+                             "thread is completing at the same time (OWN-5); condis delivers it "
+                             "once", cn_current_driver());
+                nbl = next;
+                continue;
+            }
+            vc = c->vc;
+            if (__builtin_expect(c->vc_handle != NdisVcHandle, 0))
+                CN_WARN_ONCE("%s: an NBL completed on a VC other than the one it was sent on "
+                             "(OWN-5); condis returns it to its own VC", vc->vc_mp_name);
+            NDIS_STATUS st = NET_BUFFER_LIST_STATUS(nbl);
+            if (__builtin_expect(st != NDIS_STATUS_SUCCESS, 0)) {
+                if (st == NDIS_STATUS_PENDING) {
+                    CN_WARN_ONCE("%s: an NBL completed with NDIS_STATUS_PENDING (NBL-3); "
+                                 "condis reports NDIS_STATUS_FAILURE", vc->vc_mp_name);
+                    NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_FAILURE;
+                }
+                failed++;
+            }
+            if (tail)
+                NET_BUFFER_LIST_NEXT_NBL(tail) = nbl;
+            else
+                head = nbl;
+            tail = nbl;
+            n++;
+            nbl = next;
+        }
+        if (n) {
+            NET_BUFFER_LIST_NEXT_NBL(tail) = NULL;
+            complete_run(vc, head, n, failed, flags);
+        }
+    }
+}

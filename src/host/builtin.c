@@ -1,0 +1,31 @@
+/*
+ * builtin.c - the table of drivers built into libcondis.
+ */
+#include <string.h>
+
+#include <condis/builtin.h>
+
+/* Each built-in driver's DriverEntry, under a name of its own. */
+DRIVER_INITIALIZE LoopDriverEntry;
+
+static const struct condis_builtin builtins[] = {
+    { "loop", "miniport",
+      "CoWan miniport call manager that loops every sent NBL back as a receive on its VC",
+      LoopDriverEntry },
+    { NULL, NULL, NULL, NULL },
+};
+
+const struct condis_builtin *condis_builtins(void)
+{
+    return builtins;
+}
+
+const struct condis_builtin *condis_builtin_find(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (const struct condis_builtin *b = builtins; b->name; b++)
+        if (strcmp(b->name, name) == 0)
+            return b;
+    return NULL;
+}

@@ -186,6 +186,7 @@ int cn_binding_bind(struct cn_driver *proto, struct condis_adapter *ad)
     }
     fill_bind_params(b);
     pthread_mutex_lock(&cn_rt.rt_lock);
+    b->b_ordinal = cn_rt.rt_next_binding++;
     InsertTailList(&ad->ad_bindings, &b->b_ad_link);
     InsertTailList(&proto->drv_objs, &b->b_drv_link);
     pthread_mutex_unlock(&cn_rt.rt_lock);
@@ -395,10 +396,9 @@ int cn_binding_unbind(struct cn_binding *b)
         return -EBUSY;
     }
     int rc = 0;
-    /* Windows pauses a binding before it unbinds it. */
-    b->b_state = CN_B_OPEN;
+    /* Windows pauses a binding before it unbinds it. The binding is already
+     * UNBINDING, so nothing else starts an unbind of it meanwhile. */
     pnp_event(b, NetEventPause);
-    b->b_state = CN_B_UNBINDING;
     b->b_unbind_context = cn_handle_alloc(CN_H_UNBIND_CONTEXT, b, p->drv_name);
     if (b->b_unbind_context == NULL)
         return -ENOMEM;

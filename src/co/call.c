@@ -14,8 +14,10 @@
  * The drain hand-off between the closing thread and the completing thread
  * uses vc_close_pending and vc_inflight with sequentially consistent
  * atomics: each side publishes its own change before it reads the other's,
- * so at least one of them sees both, and the exchange on vc_close_pending
- * lets exactly one of them finish the close.
+ * so at least one of them sees both, and a compare-exchange on
+ * vc_close_pending (which holds the VC's handle) lets exactly one of them
+ * finish the close, and never a completer of an earlier VC that lived in
+ * the same memory.
  */
 #include "cn_co.h"
 
@@ -138,9 +140,12 @@ void cn_vc_drained(struct cn_vc *vc)
  * of the last send finishes it. */
 static bool close_or_wait(struct cn_vc *vc, NDIS_STATUS st)
 {
+    uintptr_t h = (uintptr_t)vc->vc_handle;
     vc->vc_close_status = st;
-    atomic_store(&vc->vc_close_pending, 1);
-    if (atomic_load(&vc->vc_inflight) == 0 && atomic_exchange(&vc->vc_close_pending, 0) == 1) {
+    atomic_store(&vc->vc_close_pending, h);
+    uintptr_t expected = h;
+    if (atomic_load(&vc->vc_inflight) == 0 &&
+        atomic_compare_exchange_strong(&vc->vc_close_pending, &expected, 0)) {
         close_done(vc);
         return true;
     }

@@ -52,7 +52,8 @@ void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status
         NET_BUFFER_LIST_STATUS(nbl) = status;
         n++;
     }
-    atomic_fetch_add_explicit(&vc->vc_refused, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vc->vc_rec->r_refused, n, memory_order_relaxed);
+    cn_stats_count_status(vc->vc_rec, status, n);
     ULONG flags = irql_flag(0, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL);
     CN_CALL(vc->vc_client_name, vc->vc_send_complete(vc->vc_client_context, chain, flags));
 }
@@ -64,6 +65,9 @@ static inline void submit(struct cn_vc *vc, struct cn_nbl *c)
     ULONG flags = irql_flag(c->send_flags, NDIS_SEND_FLAGS_DISPATCH_LEVEL);
     CN_CALL(vc->vc_mp_name, vc->vc_mp_send(vc->vc_mp_context, &c->nbl, flags));
 }
+
+static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HANDLE NdisVcHandle,
+                           bool refused);
 
 static void undo_sending(PNET_BUFFER_LIST chain)
 {
@@ -92,6 +96,7 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
      * cannot take are set aside and completed with a failure. */
     PNET_BUFFER_LIST head = NULL, *tailp = &head, bad = NULL, *badp = &bad;
     unsigned long n = 0, bytes = 0;
+    uint64_t now = cn_ticks();
     for (PNET_BUFFER_LIST nbl = NetBufferLists, next; nbl; nbl = next) {
         next = NET_BUFFER_LIST_NEXT_NBL(nbl);
         struct cn_nbl *c = cn_nbl_check(nbl);
@@ -117,6 +122,7 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
         atomic_store_explicit(&c->state, CN_NBL_SENDING, memory_order_relaxed);
         c->vc = vc;
         c->vc_handle = NdisVcHandle;
+        c->t_submit = now;
         for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb; nb = NET_BUFFER_NEXT_NB(nb))
             bytes += NET_BUFFER_DATA_LENGTH(nb);
         *tailp = nbl;
@@ -161,8 +167,8 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
         return;
     }
     atomic_fetch_add_explicit(&vc->vc_inflight, (long)n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&vc->vc_sent, n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&vc->vc_sent_bytes, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vc->vc_rec->r_sent, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vc->vc_rec->r_sent_bytes, bytes, memory_order_relaxed);
 
     if (vc->vc_draining) {
         /* Another thread (or an outer frame of this one) is submitting:
@@ -179,7 +185,8 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
     cn_spin_unlock(&vc->vc_lock);
 
     for (;;) {
-        submit(vc, c);
+        if (c != NULL)
+            submit(vc, c);
         cn_spin_lock(&vc->vc_lock);
         c = vc->vc_q_head;
         if (c == NULL) {
@@ -190,42 +197,69 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
         vc->vc_q_head = c->chain_next;
         if (vc->vc_q_head == NULL)
             vc->vc_q_tail = NULL;
+        f = vc->vc_flags;
         cn_spin_unlock(&vc->vc_lock);
+        if (__builtin_expect(!(f & CN_VC_ACTIVE), 0)) {
+            /* Queued while the VC was active, but the call manager has
+             * deactivated it since: the miniport must not get it. condis
+             * completes it itself, which also counts it out of the drain. */
+            NDIS_STATUS st = (f & CN_VC_CLOSING) ? NDIS_STATUS_CLOSING : NDIS_STATUS_VC_NOT_ACTIVATED;
+            for (PNET_BUFFER_LIST nbl = &c->nbl; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+                NET_BUFFER_LIST_STATUS(nbl) = st;
+            complete_chain(&c->nbl, irql_flag(0, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL),
+                           NdisVcHandle, true);
+            c = NULL;
+        }
     }
 }
 
-/* Give a run of NBLs of one VC back to its protocol. */
+/* Give a run of NBLs of one VC back to its protocol. refused: condis
+ * completed them itself (they never reached the miniport). */
 static inline void complete_run(struct cn_vc *vc, PNET_BUFFER_LIST head, unsigned long n,
-                                unsigned long failed, ULONG flags)
+                                unsigned long failed, ULONG flags, bool refused)
 {
-    atomic_fetch_add_explicit(&vc->vc_completed, n, memory_order_relaxed);
-    if (failed)
-        atomic_fetch_add_explicit(&vc->vc_failed, failed, memory_order_relaxed);
+    struct cn_vcrec *r = vc->vc_rec;
+    if (refused) {
+        atomic_fetch_add_explicit(&r->r_refused, n, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&r->r_completed, n, memory_order_relaxed);
+        if (failed)
+            atomic_fetch_add_explicit(&r->r_failed, failed, memory_order_relaxed);
+    }
+    /* The VC cannot be deleted while these sends are outstanding, so its
+     * handle read here names this VC, not a later one in the same memory. */
+    uintptr_t h = (uintptr_t)vc->vc_handle;
     CN_CALL(vc->vc_client_name, vc->vc_send_complete(vc->vc_client_context, head, flags));
     /* Only now are these sends no longer outstanding: a closing call must
      * not finish before the protocol has its last NBL back. */
     if (atomic_fetch_sub(&vc->vc_inflight, (long)n) == (long)n &&
-        atomic_load(&vc->vc_close_pending) && atomic_exchange(&vc->vc_close_pending, 0) == 1)
-        cn_vc_drained(vc);
+        atomic_load(&vc->vc_close_pending) == h) {
+        uintptr_t expected = h;
+        if (atomic_compare_exchange_strong(&vc->vc_close_pending, &expected, 0))
+            cn_vc_drained(vc);
+    }
 }
 
-VOID NdisMCoSendNetBufferListsComplete(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBufferLists,
-                                       ULONG SendCompleteFlags)
+/* Add one latency sample run to a VC's histogram. */
+static inline void lat_flush(struct cn_vc *vc, unsigned bucket, uint32_t count)
 {
-    ULONG flags = SendCompleteFlags;
-    if (__builtin_expect((flags & NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL) &&
-                             cn_irql() != DISPATCH_LEVEL, 0)) {
-        CN_WARN_ONCE("%s: NdisMCoSendNetBufferListsComplete with NDIS_SEND_COMPLETE_FLAGS_"
-                     "DISPATCH_LEVEL below DISPATCH_LEVEL (IRQL-1); condis clears it",
-                     cn_current_driver());
-        flags &= ~(ULONG)NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL;
-    }
+    if (count)
+        atomic_fetch_add_explicit(&vc->vc_rec->r_lat[bucket], count, memory_order_relaxed);
+}
 
+/* The completion path proper: claim each NBL that is in flight, and give
+ * each run of one VC's NBLs back to that VC's protocol. */
+static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HANDLE NdisVcHandle,
+                           bool refused)
+{
+    uint64_t now = cn_ticks();
     PNET_BUFFER_LIST nbl = NetBufferLists;
     while (nbl) {
         struct cn_vc *vc = NULL;
         PNET_BUFFER_LIST head = NULL, tail = NULL;
         unsigned long n = 0, failed = 0;
+        unsigned lat_bucket = 0;
+        uint32_t lat_count = 0;
         while (nbl) {
             PNET_BUFFER_LIST next = NET_BUFFER_LIST_NEXT_NBL(nbl);
             struct cn_nbl *c = cn_nbl_check(nbl);
@@ -263,10 +297,18 @@ VOID NdisMCoSendNetBufferListsComplete(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIS
                 if (st == NDIS_STATUS_PENDING) {
                     CN_WARN_ONCE("%s: an NBL completed with NDIS_STATUS_PENDING (NBL-3); "
                                  "condis reports NDIS_STATUS_FAILURE", vc->vc_mp_name);
-                    NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_FAILURE;
+                    st = NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_FAILURE;
                 }
+                cn_stats_count_status(vc->vc_rec, st, 1);
                 failed++;
             }
+            unsigned b = cn_lat_bucket(now - c->t_submit);
+            if (b != lat_bucket) {
+                lat_flush(vc, lat_bucket, lat_count);
+                lat_bucket = b;
+                lat_count = 0;
+            }
+            lat_count++;
             if (tail)
                 NET_BUFFER_LIST_NEXT_NBL(tail) = nbl;
             else
@@ -277,7 +319,22 @@ VOID NdisMCoSendNetBufferListsComplete(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIS
         }
         if (n) {
             NET_BUFFER_LIST_NEXT_NBL(tail) = NULL;
-            complete_run(vc, head, n, failed, flags);
+            lat_flush(vc, lat_bucket, lat_count);
+            complete_run(vc, head, n, failed, flags, refused);
         }
     }
+}
+
+VOID NdisMCoSendNetBufferListsComplete(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBufferLists,
+                                       ULONG SendCompleteFlags)
+{
+    ULONG flags = SendCompleteFlags;
+    if (__builtin_expect((flags & NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL) &&
+                             cn_irql() != DISPATCH_LEVEL, 0)) {
+        CN_WARN_ONCE("%s: NdisMCoSendNetBufferListsComplete with NDIS_SEND_COMPLETE_FLAGS_"
+                     "DISPATCH_LEVEL below DISPATCH_LEVEL (IRQL-1); condis clears it",
+                     cn_current_driver());
+        flags &= ~(ULONG)NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL;
+    }
+    complete_chain(NetBufferLists, flags, NdisVcHandle, false);
 }

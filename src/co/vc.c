@@ -75,13 +75,7 @@ struct cn_vc *cn_vc_alloc(void)
     vc->vc_call_params = NULL;
     atomic_store(&vc->vc_close_pending, 0);
     vc->vc_close_status = NDIS_STATUS_SUCCESS;
-    atomic_store(&vc->vc_sent, 0);
-    atomic_store(&vc->vc_sent_bytes, 0);
-    atomic_store(&vc->vc_completed, 0);
-    atomic_store(&vc->vc_failed, 0);
-    atomic_store(&vc->vc_refused, 0);
-    atomic_store(&vc->vc_received, 0);
-    atomic_store(&vc->vc_received_bytes, 0);
+    vc->vc_rec = NULL;
     return vc;
 }
 
@@ -127,12 +121,19 @@ static bool vc_setup(struct cn_vc *vc, struct cn_af *af, NDIS_HANDLE client_ctx,
     vc->vc_client_name = p->drv_name;
     vc->vc_mp_name = mcm->drv_name;
     vc->vc_handle = cn_handle_alloc(CN_H_VC, vc, p->drv_name);
-    return vc->vc_handle != NULL;
+    if (vc->vc_handle == NULL)
+        return false;
+    /* Before any driver sees the handle: even a refused send counts. */
+    vc->vc_rec = cn_stats_vc_new(vc, b);
+    return true;
 }
 
-static struct condis_driver *vc_image(struct cn_vc *vc)
+/* Undo vc_setup after the other side refused the VC. */
+static void vc_unsetup(struct cn_vc *vc)
 {
-    return vc->vc_af->af_binding->b_protocol->drv_image;
+    cn_stats_vc_discard(vc->vc_rec);
+    cn_handle_free(vc->vc_handle);
+    cn_vc_release(vc);
 }
 
 static void vc_link(struct cn_vc *vc)
@@ -140,30 +141,14 @@ static void vc_link(struct cn_vc *vc)
     pthread_mutex_lock(&cn_rt.rt_lock);
     InsertTailList(&vc->vc_af->af_vcs, &vc->vc_af_link);
     pthread_mutex_unlock(&cn_rt.rt_lock);
-    atomic_fetch_add(&vc_image(vc)->im_vcs_created, 1);
-}
-
-/* Add a VC's counters to its protocol's image (rt_lock held by caller). */
-static void vc_account(struct condis_driver *im, struct cn_vc *vc)
-{
-    atomic_fetch_add(&im->im_sent, atomic_load(&vc->vc_sent));
-    atomic_fetch_add(&im->im_sent_bytes, atomic_load(&vc->vc_sent_bytes));
-    atomic_fetch_add(&im->im_completed, atomic_load(&vc->vc_completed));
-    atomic_fetch_add(&im->im_failed, atomic_load(&vc->vc_failed));
-    atomic_fetch_add(&im->im_refused, atomic_load(&vc->vc_refused));
-    atomic_fetch_add(&im->im_received, atomic_load(&vc->vc_received));
-    atomic_fetch_add(&im->im_received_bytes, atomic_load(&vc->vc_received_bytes));
 }
 
 static void vc_destroy(struct cn_vc *vc)
 {
     pthread_mutex_lock(&cn_rt.rt_lock);
     RemoveEntryList(&vc->vc_af_link);
-    vc_account(vc_image(vc), vc);
     pthread_mutex_unlock(&cn_rt.rt_lock);
-    cn_spin_lock(&vc->vc_lock);
-    vc->vc_flags |= CN_VC_DELETED;
-    cn_spin_unlock(&vc->vc_lock);
+    cn_stats_vc_deleted(vc->vc_rec);
     cn_handle_free(vc->vc_handle);
     cn_vc_release(vc);
 }
@@ -217,8 +202,7 @@ NDIS_STATUS NdisCoCreateVc(NDIS_HANDLE NdisBindingHandle, NDIS_HANDLE NdisAfHand
         st = NDIS_STATUS_FAILURE;
     }
     if (st != NDIS_STATUS_SUCCESS) {
-        cn_handle_free(vc->vc_handle);
-        cn_vc_release(vc);
+        vc_unsetup(vc);
         return st;
     }
     vc->vc_mp_context = mp_ctx;
@@ -251,6 +235,24 @@ static NDIS_STATUS vc_deletable(struct cn_vc *vc, bool by_cm, const char *fn)
     return st;
 }
 
+/* Claim the delete, so that a second delete racing with this one is
+ * refused instead of calling the other side's delete handler twice. */
+static bool vc_claim_delete(struct cn_vc *vc)
+{
+    cn_spin_lock(&vc->vc_lock);
+    bool ok = !(vc->vc_flags & CN_VC_DELETED);
+    vc->vc_flags |= CN_VC_DELETED;
+    cn_spin_unlock(&vc->vc_lock);
+    return ok;
+}
+
+static void vc_unclaim_delete(struct cn_vc *vc)
+{
+    cn_spin_lock(&vc->vc_lock);
+    vc->vc_flags &= ~CN_VC_DELETED;
+    cn_spin_unlock(&vc->vc_lock);
+}
+
 NDIS_STATUS NdisCoDeleteVc(NDIS_HANDLE NdisVcHandle)
 {
     struct cn_vc *vc = cn_vc_get(NdisVcHandle);
@@ -261,10 +263,14 @@ NDIS_STATUS NdisCoDeleteVc(NDIS_HANDLE NdisVcHandle)
     NDIS_STATUS st = vc_deletable(vc, false, "NdisCoDeleteVc");
     if (st != NDIS_STATUS_SUCCESS)
         return st;
+    if (!vc_claim_delete(vc))
+        return NDIS_STATUS_CLOSING;
     struct cn_driver *mcm = vc->vc_adapter->ad_miniport;
     CN_CALL(mcm->drv_name, st = mcm->drv_cm.CmDeleteVcHandler(vc->vc_mp_context));
-    if (st != NDIS_STATUS_SUCCESS)
+    if (st != NDIS_STATUS_SUCCESS) {
+        vc_unclaim_delete(vc);
         return st;
+    }
     vc_destroy(vc);
     return NDIS_STATUS_SUCCESS;
 }
@@ -296,8 +302,7 @@ NDIS_STATUS NdisMCmCreateVc(NDIS_HANDLE MiniportAdapterHandle, NDIS_HANDLE NdisA
         st = NDIS_STATUS_FAILURE;
     }
     if (st != NDIS_STATUS_SUCCESS) {
-        cn_handle_free(vc->vc_handle);
-        cn_vc_release(vc);
+        vc_unsetup(vc);
         return st;
     }
     vc->vc_client_context = client_ctx;
@@ -316,10 +321,14 @@ NDIS_STATUS NdisMCmDeleteVc(NDIS_HANDLE NdisVcHandle)
     NDIS_STATUS st = vc_deletable(vc, true, "NdisMCmDeleteVc");
     if (st != NDIS_STATUS_SUCCESS)
         return st;
+    if (!vc_claim_delete(vc))
+        return NDIS_STATUS_CLOSING;
     struct cn_driver *p = vc->vc_af->af_binding->b_protocol;
     CN_CALL(p->drv_name, st = p->drv_cl.ClDeleteVcHandler(vc->vc_client_context));
-    if (st != NDIS_STATUS_SUCCESS)
+    if (st != NDIS_STATUS_SUCCESS) {
+        vc_unclaim_delete(vc);
         return st;
+    }
     vc_destroy(vc);
     return NDIS_STATUS_SUCCESS;
 }
@@ -363,44 +372,4 @@ NDIS_STATUS NdisMCmDeactivateVc(NDIS_HANDLE NdisVcHandle)
 const char *condis_driver_name(const struct condis_driver *drv)
 {
     return drv ? drv->im_name : "?";
-}
-
-int condis_driver_stats(struct condis_driver *drv, struct condis_driver_stats *out)
-{
-    if (drv == NULL || out == NULL)
-        return -EINVAL;
-    /* Start from the deleted VCs' totals, then add the live ones. */
-    struct condis_driver tmp;
-    atomic_init(&tmp.im_sent, atomic_load(&drv->im_sent));
-    atomic_init(&tmp.im_sent_bytes, atomic_load(&drv->im_sent_bytes));
-    atomic_init(&tmp.im_completed, atomic_load(&drv->im_completed));
-    atomic_init(&tmp.im_failed, atomic_load(&drv->im_failed));
-    atomic_init(&tmp.im_refused, atomic_load(&drv->im_refused));
-    atomic_init(&tmp.im_received, atomic_load(&drv->im_received));
-    atomic_init(&tmp.im_received_bytes, atomic_load(&drv->im_received_bytes));
-    unsigned long live = 0;
-    pthread_mutex_lock(&cn_rt.rt_lock);
-    struct cn_driver *p = drv->im_protocol;
-    if (p)
-        for (LIST_ENTRY *be = p->drv_objs.Flink; be != &p->drv_objs; be = be->Flink) {
-            struct cn_binding *b = CONTAINING_RECORD(be, struct cn_binding, b_drv_link);
-            for (LIST_ENTRY *ae = b->b_afs.Flink; ae != &b->b_afs; ae = ae->Flink) {
-                struct cn_af *af = CONTAINING_RECORD(ae, struct cn_af, af_b_link);
-                for (LIST_ENTRY *ve = af->af_vcs.Flink; ve != &af->af_vcs; ve = ve->Flink) {
-                    vc_account(&tmp, CONTAINING_RECORD(ve, struct cn_vc, vc_af_link));
-                    live++;
-                }
-            }
-        }
-    pthread_mutex_unlock(&cn_rt.rt_lock);
-    out->vcs_created = (unsigned long)atomic_load(&drv->im_vcs_created);
-    out->vcs_live = live;
-    out->nbls_sent = atomic_load(&tmp.im_sent);
-    out->bytes_sent = atomic_load(&tmp.im_sent_bytes);
-    out->nbls_completed = atomic_load(&tmp.im_completed);
-    out->nbls_failed = atomic_load(&tmp.im_failed);
-    out->nbls_refused = atomic_load(&tmp.im_refused);
-    out->nbls_received = atomic_load(&tmp.im_received);
-    out->bytes_received = atomic_load(&tmp.im_received_bytes);
-    return 0;
 }

@@ -96,6 +96,49 @@ struct condis_driver_stats {
     unsigned long long nbls_received, bytes_received;
 };
 int condis_driver_stats(struct condis_driver *drv, struct condis_driver_stats *out);
+/* Traffic on a VC, a binding or the whole run. Latencies run from the
+ * NdisCoSendNetBufferLists call to the ProtocolCoSendNetBufferListsComplete
+ * call and are upper bounds of histogram buckets (within 25 %); 0 when
+ * nothing completed. */
+struct condis_traffic {
+    unsigned long long sent, bytes_sent;      /* accepted for the miniport */
+    unsigned long long completed;             /* completed by the miniport, any status */
+    unsigned long long failed;                /* ... with a status other than success */
+    unsigned long long refused;               /* completed by condis itself */
+    unsigned long long received, bytes_received;
+    unsigned long long outstanding;           /* sent and not completed */
+    struct {
+        NDIS_STATUS status;
+        unsigned long long count;
+    } failures[8];                            /* completions by failure status */
+    unsigned nfailures;
+    unsigned long long other_failures;        /* failures beyond those listed */
+    unsigned long long latency_samples;
+    double latency_p50_us, latency_p99_us, latency_max_us;
+};
+
+struct condis_vc_report {
+    const char *protocol, *miniport, *adapter;
+    unsigned binding;     /* ordinal of the binding in the run */
+    unsigned vc;          /* ordinal of the VC on its binding */
+    bool live;            /* not deleted yet */
+    double seconds;       /* how long it existed */
+    struct condis_traffic traffic;
+};
+
+struct condis_binding_report {
+    const char *protocol, *miniport, *adapter;
+    unsigned binding;
+    unsigned vcs;
+    struct condis_traffic traffic;
+};
+
+/* Fill up to max reports, one per VC (or binding) of the run, in creation
+ * order; return how many there are. Valid until condis_fini. */
+size_t condis_vc_reports(struct condis_vc_report *out, size_t max);
+size_t condis_binding_reports(struct condis_binding_report *out, size_t max);
+int condis_total_report(struct condis_traffic *out);
+
 /* The name a driver was loaded under. */
 const char *condis_driver_name(const struct condis_driver *drv);
 

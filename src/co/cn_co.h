@@ -51,10 +51,6 @@ struct condis_driver {
     struct cn_driver *im_protocol; /* registered protocol, if any */
     struct cn_driver *im_miniport; /* registered miniport, if any */
     bool im_loaded;             /* DriverEntry succeeded, not yet unloaded */
-    /* Totals of the VCs this driver's protocol created or was given,
-     * added when a VC is deleted (live VCs are added on query). */
-    _Atomic unsigned long long im_vcs_created, im_sent, im_sent_bytes, im_completed, im_failed,
-        im_refused, im_received, im_received_bytes;
 };
 
 /* ---- registered drivers -------------------------------------------------- */
@@ -155,6 +151,8 @@ struct cn_binding {
     NDIS_STATUS b_bind_status;
     NDIS_EVENT b_unbind_done;
     NDIS_BIND_PARAMETERS b_bind_params;
+    unsigned b_ordinal;            /* for the report */
+    unsigned b_vcs;                /* VCs created on it so far */
 };
 
 /* ---- address families (a client's open of a registered AF) ------------- */
@@ -222,13 +220,74 @@ struct cn_vc {
     NDIS_HANDLE vc_party;             /* NdisPartyHandle of a multipoint call */
     NDIS_HANDLE vc_cm_party;          /* CallMgrPartyContext */
     PCO_CALL_PARAMETERS vc_call_params;
-    _Atomic int vc_close_pending;     /* close finished, waiting for the drain */
+    /* The handle of this VC while its call manager has finished closing
+     * the call and the close waits for the last send completion; else 0.
+     * Holding the handle, not a flag, lets a late completer of a VC that
+     * was since deleted and reused never finish the new VC's close. */
+    _Atomic uintptr_t vc_close_pending;
     NDIS_STATUS vc_close_status;
 
-    /* Counters for the report (relaxed atomics, added per batch). */
-    _Atomic unsigned long long vc_sent, vc_sent_bytes, vc_completed, vc_failed,
-        vc_refused, vc_received, vc_received_bytes;
+    struct cn_vcrec *vc_rec;          /* counters for the report (stats.c) */
 };
+
+/* ---- statistics (stats.c) -------------------------------------------------
+ * One record per VC, kept after the VC is deleted until the runtime ends,
+ * so that a run's report covers every VC. The send path adds to it per
+ * chain or per completion run (relaxed atomics; the only contention is
+ * between completion threads of the same VC).
+ *
+ * Latency is measured from the NdisCoSendNetBufferLists call to the
+ * ProtocolCoSendNetBufferListsComplete call, in CPU ticks, into a
+ * histogram with two buckets per power of two (within 25 %).
+ */
+#define CN_LAT_BUCKETS 96
+#define CN_REC_STATUSES 6
+
+struct cn_vcrec {
+    LIST_ENTRY r_link;               /* cn_rt.rt_vcrecs (self-linked if not listed) */
+    const char *r_protocol, *r_miniport;
+    struct condis_driver *r_image;   /* the protocol's image */
+    char r_adapter[48];
+    unsigned r_binding;              /* the binding's ordinal in the run */
+    unsigned r_vc;                   /* the VC's ordinal within its binding */
+    bool r_live;
+    uint64_t r_created_ns, r_deleted_ns;
+    _Atomic unsigned long long r_sent, r_sent_bytes, r_completed, r_failed, r_refused,
+        r_received, r_received_bytes;
+    /* Completions other than NDIS_STATUS_SUCCESS, by status; the rest of
+     * the failures go to r_other_status. */
+    struct {
+        _Atomic int st_status;
+        _Atomic unsigned long long st_count;
+    } r_status[CN_REC_STATUSES];
+    _Atomic unsigned long long r_other_status;
+    _Atomic uint32_t r_lat[CN_LAT_BUCKETS];
+};
+
+struct cn_vcrec *cn_stats_vc_new(struct cn_vc *vc, struct cn_binding *b);
+void cn_stats_vc_deleted(struct cn_vcrec *r);
+void cn_stats_vc_discard(struct cn_vcrec *r); /* the VC was never created */
+void cn_stats_fini(void);
+void cn_stats_count_status(struct cn_vcrec *r, NDIS_STATUS st, unsigned long n);
+
+/* CPU ticks for latency (the time-stamp counter where there is one). */
+static inline uint64_t cn_ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    return cn_now_ns();
+#endif
+}
+
+static inline unsigned cn_lat_bucket(uint64_t ticks)
+{
+    if (ticks < 2)
+        return 0;
+    unsigned msb = 63u - (unsigned)__builtin_clzll(ticks);
+    unsigned b = 2 * msb + (unsigned)((ticks >> (msb - 1)) & 1);
+    return b < CN_LAT_BUCKETS ? b : CN_LAT_BUCKETS - 1;
+}
 
 /* ---- the runtime ----------------------------------------------------------- */
 struct cn_rt {
@@ -238,6 +297,8 @@ struct cn_rt {
     LIST_ENTRY rt_images, rt_protocols, rt_miniports, rt_adapters;
     struct condis_driver *rt_loading; /* image whose DriverEntry runs now */
     unsigned rt_next_ifindex;
+    unsigned rt_next_binding;
+    LIST_ENTRY rt_vcrecs;             /* struct cn_vcrec, every VC of the run */
 };
 extern struct cn_rt cn_rt;
 

@@ -90,8 +90,8 @@ VOID NdisMCoIndicateReceiveNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_
                      vc->vc_mp_name, NumberOfNetBufferLists, n);
     if (!resources)
         atomic_fetch_add_explicit(&ad->ad_rx_outstanding, (long)n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&vc->vc_received, n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&vc->vc_received_bytes, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vc->vc_rec->r_received, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vc->vc_rec->r_received_bytes, bytes, memory_order_relaxed);
     CN_CALL(vc->vc_client_name, vc->vc_receive(vc->vc_binding_context, vc->vc_client_context,
                                                NetBufferLists, (ULONG)n, flags));
 }

@@ -58,6 +58,8 @@ int condis_init(const struct condis_options *opt)
     InitializeListHead(&cn_rt.rt_protocols);
     InitializeListHead(&cn_rt.rt_miniports);
     InitializeListHead(&cn_rt.rt_adapters);
+    InitializeListHead(&cn_rt.rt_vcrecs);
+    cn_rt.rt_next_binding = 0;
     cn_rt.rt_loading = NULL;
     cn_rt.rt_next_ifindex = 1;
     int rc = cn_os_init(cn_rt.rt_opt.cpus);
@@ -267,6 +269,7 @@ int condis_fini(void)
     cn_os_fini();
     cn_mem_fini();
     cn_vc_fini();
+    cn_stats_fini();
     pthread_mutex_lock(&cn_rt.rt_lock);
     while (!IsListEmpty(&cn_rt.rt_images)) {
         struct condis_driver *im =

@@ -1,0 +1,311 @@
+/*
+ * stats.c - what every VC carried: one record per VC, kept for the whole
+ * run, and their sums per binding, per protocol and for the run.
+ *
+ * Records are created and marked deleted on the control plane (VC create
+ * and delete); the data path only adds to their counters. Reading them for
+ * a report takes rt_lock to walk the list, never a lock the data path uses.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cn_co.h"
+
+/* Nanoseconds per tick of cn_ticks(), measured once per process. */
+static double ns_per_tick;
+static pthread_once_t calibrate_once = PTHREAD_ONCE_INIT;
+
+static void calibrate(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    uint64_t n0 = cn_now_ns(), t0 = cn_ticks();
+    struct timespec ts = { 0, 5 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    uint64_t n1 = cn_now_ns(), t1 = cn_ticks();
+    ns_per_tick = t1 > t0 ? (double)(n1 - n0) / (double)(t1 - t0) : 1.0;
+#else
+    ns_per_tick = 1.0;
+#endif
+}
+
+/* Where the counters of a VC go when no record could be allocated: the
+ * data path always has a record to add to, and this one is never listed. */
+static struct cn_vcrec overflow_rec = { .r_link = { &overflow_rec.r_link, &overflow_rec.r_link } };
+
+struct cn_vcrec *cn_stats_vc_new(struct cn_vc *vc, struct cn_binding *b)
+{
+    pthread_once(&calibrate_once, calibrate);
+    struct cn_vcrec *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return &overflow_rec;
+    r->r_protocol = vc->vc_client_name;
+    r->r_miniport = vc->vc_mp_name;
+    r->r_image = b->b_protocol->drv_image;
+    snprintf(r->r_adapter, sizeof(r->r_adapter), "%s", b->b_adapter->ad_name);
+    r->r_live = true;
+    r->r_created_ns = cn_now_ns();
+    pthread_mutex_lock(&cn_rt.rt_lock);
+    r->r_binding = b->b_ordinal;
+    r->r_vc = b->b_vcs++;
+    InsertTailList(&cn_rt.rt_vcrecs, &r->r_link);
+    pthread_mutex_unlock(&cn_rt.rt_lock);
+    return r;
+}
+
+void cn_stats_vc_discard(struct cn_vcrec *r)
+{
+    if (r == &overflow_rec)
+        return;
+    pthread_mutex_lock(&cn_rt.rt_lock);
+    RemoveEntryList(&r->r_link);
+    pthread_mutex_unlock(&cn_rt.rt_lock);
+    free(r);
+}
+
+void cn_stats_vc_deleted(struct cn_vcrec *r)
+{
+    if (r == &overflow_rec)
+        return;
+    pthread_mutex_lock(&cn_rt.rt_lock);
+    r->r_live = false;
+    r->r_deleted_ns = cn_now_ns();
+    pthread_mutex_unlock(&cn_rt.rt_lock);
+}
+
+void cn_stats_fini(void)
+{
+    pthread_mutex_lock(&cn_rt.rt_lock);
+    while (!IsListEmpty(&cn_rt.rt_vcrecs))
+        free(CONTAINING_RECORD(RemoveHeadList(&cn_rt.rt_vcrecs), struct cn_vcrec, r_link));
+    pthread_mutex_unlock(&cn_rt.rt_lock);
+}
+
+void cn_stats_count_status(struct cn_vcrec *r, NDIS_STATUS st, unsigned long n)
+{
+    for (int i = 0; i < CN_REC_STATUSES; i++) {
+        int cur = atomic_load_explicit(&r->r_status[i].st_status, memory_order_relaxed);
+        if (cur == 0) {
+            /* Claim a free slot for this status (0 is NDIS_STATUS_SUCCESS,
+             * which is never counted here). */
+            int expected = 0;
+            if (atomic_compare_exchange_strong(&r->r_status[i].st_status, &expected, st) ||
+                expected == st) {
+                atomic_fetch_add_explicit(&r->r_status[i].st_count, n, memory_order_relaxed);
+                return;
+            }
+            continue;
+        }
+        if (cur == st) {
+            atomic_fetch_add_explicit(&r->r_status[i].st_count, n, memory_order_relaxed);
+            return;
+        }
+    }
+    atomic_fetch_add_explicit(&r->r_other_status, n, memory_order_relaxed);
+}
+
+/* ---- sums ------------------------------------------------------------------ */
+
+struct acc {
+    struct condis_traffic t;
+    unsigned long long lat[CN_LAT_BUCKETS];
+};
+
+static void acc_add(struct acc *a, struct cn_vcrec *r)
+{
+    struct condis_traffic *t = &a->t;
+    t->sent += atomic_load(&r->r_sent);
+    t->bytes_sent += atomic_load(&r->r_sent_bytes);
+    t->completed += atomic_load(&r->r_completed);
+    t->failed += atomic_load(&r->r_failed);
+    t->refused += atomic_load(&r->r_refused);
+    t->received += atomic_load(&r->r_received);
+    t->bytes_received += atomic_load(&r->r_received_bytes);
+    for (int i = 0; i < CN_REC_STATUSES; i++) {
+        NDIS_STATUS st = atomic_load(&r->r_status[i].st_status);
+        unsigned long long n = atomic_load(&r->r_status[i].st_count);
+        if (st == 0 || n == 0)
+            continue;
+        unsigned k;
+        for (k = 0; k < t->nfailures; k++)
+            if (t->failures[k].status == st)
+                break;
+        if (k == t->nfailures) {
+            if (k == sizeof(t->failures) / sizeof(t->failures[0])) {
+                t->other_failures += n;
+                continue;
+            }
+            t->nfailures++;
+            t->failures[k].status = st;
+        }
+        t->failures[k].count += n;
+    }
+    t->other_failures += atomic_load(&r->r_other_status);
+    for (int i = 0; i < CN_LAT_BUCKETS; i++)
+        a->lat[i] += atomic_load_explicit(&r->r_lat[i], memory_order_relaxed);
+}
+
+/* The upper edge of bucket b, in microseconds. */
+static double bucket_us(unsigned b)
+{
+    if (b < 2)
+        return 2.0 * ns_per_tick / 1000.0;
+    unsigned msb = b / 2;
+    double lo = ldexp(1.0, (int)msb) * (b & 1 ? 1.5 : 1.0);
+    double hi = lo + ldexp(1.0, (int)msb - 1);
+    return hi * ns_per_tick / 1000.0;
+}
+
+static void acc_finish(struct acc *a)
+{
+    struct condis_traffic *t = &a->t;
+    t->outstanding = t->sent - t->completed;
+    unsigned long long n = 0;
+    for (int i = 0; i < CN_LAT_BUCKETS; i++)
+        n += a->lat[i];
+    t->latency_samples = n;
+    if (n == 0)
+        return;
+    unsigned long long p50 = (n + 1) / 2, p99 = n - n / 100, seen = 0;
+    bool have50 = false;
+    for (unsigned i = 0; i < CN_LAT_BUCKETS; i++) {
+        if (a->lat[i] == 0)
+            continue;
+        seen += a->lat[i];
+        if (!have50 && seen >= p50) {
+            t->latency_p50_us = bucket_us(i);
+            have50 = true;
+        }
+        if (seen >= p99 && t->latency_p99_us == 0)
+            t->latency_p99_us = bucket_us(i);
+        t->latency_max_us = bucket_us(i);
+    }
+}
+
+int condis_driver_stats(struct condis_driver *drv, struct condis_driver_stats *out)
+{
+    if (drv == NULL || out == NULL)
+        return -EINVAL;
+    struct acc *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    unsigned long created = 0, live = 0;
+    pthread_mutex_lock(&cn_rt.rt_lock);
+    for (LIST_ENTRY *e = cn_rt.rt_vcrecs.Flink; e != &cn_rt.rt_vcrecs; e = e->Flink) {
+        struct cn_vcrec *r = CONTAINING_RECORD(e, struct cn_vcrec, r_link);
+        if (r->r_image != drv)
+            continue;
+        created++;
+        live += r->r_live;
+        acc_add(a, r);
+    }
+    pthread_mutex_unlock(&cn_rt.rt_lock);
+    acc_finish(a);
+    memset(out, 0, sizeof(*out));
+    out->vcs_created = created;
+    out->vcs_live = live;
+    out->nbls_sent = a->t.sent;
+    out->bytes_sent = a->t.bytes_sent;
+    out->nbls_completed = a->t.completed;
+    out->nbls_failed = a->t.failed;
+    out->nbls_refused = a->t.refused;
+    out->nbls_received = a->t.received;
+    out->bytes_received = a->t.bytes_received;
+    free(a);
+    return 0;
+}
+
+static void fill_ids(struct cn_vcrec *r, const char **protocol, const char **miniport,
+                     const char **adapter)
+{
+    *protocol = r->r_protocol;
+    *miniport = r->r_miniport;
+    *adapter = r->r_adapter;
+}
+
+size_t condis_vc_reports(struct condis_vc_report *out, size_t max)
+{
+    size_t n = 0;
+    struct acc *a = malloc(sizeof(*a));
+    if (a == NULL)
+        return 0;
+    pthread_mutex_lock(&cn_rt.rt_lock);
+    for (LIST_ENTRY *e = cn_rt.rt_vcrecs.Flink; e != &cn_rt.rt_vcrecs; e = e->Flink, n++) {
+        if (n >= max)
+            continue;
+        struct cn_vcrec *r = CONTAINING_RECORD(e, struct cn_vcrec, r_link);
+        struct condis_vc_report *v = &out[n];
+        memset(v, 0, sizeof(*v));
+        memset(a, 0, sizeof(*a));
+        fill_ids(r, &v->protocol, &v->miniport, &v->adapter);
+        v->binding = r->r_binding;
+        v->vc = r->r_vc;
+        v->live = r->r_live;
+        v->seconds = (double)((r->r_live ? cn_now_ns() : r->r_deleted_ns) - r->r_created_ns) / 1e9;
+        acc_add(a, r);
+        acc_finish(a);
+        v->traffic = a->t;
+    }
+    pthread_mutex_unlock(&cn_rt.rt_lock);
+    free(a);
+    return n;
+}
+
+size_t condis_binding_reports(struct condis_binding_report *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&cn_rt.rt_lock);
+    /* Bindings are numbered densely from 0 in the order they were made. */
+    unsigned nb = cn_rt.rt_next_binding;
+    struct acc *a = calloc(nb ? nb : 1, sizeof(*a));
+    struct condis_binding_report *tmp = calloc(nb ? nb : 1, sizeof(*tmp));
+    if (a == NULL || tmp == NULL) {
+        pthread_mutex_unlock(&cn_rt.rt_lock);
+        free(a);
+        free(tmp);
+        return 0;
+    }
+    for (LIST_ENTRY *e = cn_rt.rt_vcrecs.Flink; e != &cn_rt.rt_vcrecs; e = e->Flink) {
+        struct cn_vcrec *r = CONTAINING_RECORD(e, struct cn_vcrec, r_link);
+        if (r->r_binding >= nb)
+            continue;
+        struct condis_binding_report *b = &tmp[r->r_binding];
+        fill_ids(r, &b->protocol, &b->miniport, &b->adapter);
+        b->binding = r->r_binding;
+        b->vcs++;
+        acc_add(&a[r->r_binding], r);
+    }
+    pthread_mutex_unlock(&cn_rt.rt_lock);
+    for (unsigned i = 0; i < nb; i++) {
+        if (tmp[i].vcs == 0)
+            continue;
+        acc_finish(&a[i]);
+        tmp[i].traffic = a[i].t;
+        if (n < max)
+            out[n] = tmp[i];
+        n++;
+    }
+    free(a);
+    free(tmp);
+    return n;
+}
+
+int condis_total_report(struct condis_traffic *out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    struct acc *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    pthread_mutex_lock(&cn_rt.rt_lock);
+    for (LIST_ENTRY *e = cn_rt.rt_vcrecs.Flink; e != &cn_rt.rt_vcrecs; e = e->Flink)
+        acc_add(a, CONTAINING_RECORD(e, struct cn_vcrec, r_link));
+    pthread_mutex_unlock(&cn_rt.rt_lock);
+    acc_finish(a);
+    *out = a->t;
+    free(a);
+    return 0;
+}

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <ndis.h>
 
@@ -39,6 +40,9 @@ struct condis_options {
 
 struct condis_driver;   /* a loaded driver image */
 struct condis_adapter;  /* a miniport adapter instance */
+
+/* condis' version, "0.1.0". */
+const char *condis_version(void);
 
 /* Start the runtime. opt may be NULL for the defaults. */
 int condis_init(const struct condis_options *opt);
@@ -139,6 +143,24 @@ size_t condis_vc_reports(struct condis_vc_report *out, size_t max);
 size_t condis_binding_reports(struct condis_binding_report *out, size_t max);
 int condis_total_report(struct condis_traffic *out);
 
+/* ---- the report of a run --------------------------------------------------
+ * What the host knows of the run beyond condis' own counters. */
+struct condis_run_info {
+    double seconds;           /* from the first bind to the end of the work */
+    const char *end;          /* "done", "time_limit", "interrupted" or "driver_failure" */
+    int exit_status;
+    const char *const *drivers;   /* names of the drivers loaded, in load order */
+    const char *const *kinds;     /* "protocol" or "miniport", per driver */
+    size_t ndrivers;
+    size_t max_vc_lines;      /* VCs listed in the text report (0: 16) */
+    const char *const *problems;  /* condis' error messages during the run */
+    size_t nproblems;
+};
+/* The report as a table for people, or as one JSON object (docs/report.md).
+ * Call after condis_stop and before condis_fini. */
+void condis_report_text(FILE *f, const struct condis_run_info *run);
+void condis_report_json(FILE *f, const struct condis_run_info *run);
+
 /* The name a driver was loaded under. */
 const char *condis_driver_name(const struct condis_driver *drv);
 
@@ -162,6 +184,26 @@ bool condis_clean(void);
 /* Print what is outstanding, by owner and tag, to stderr; returns how many
  * lines it printed. */
 size_t condis_report_leaks(void);
+
+/* What is left over, one entry per pool, memory tag or kind of object.
+ * kind is "NBL pool", "NB pool", "MDL", "memory", "VC", "address family",
+ * "binding", "adapter", "driver", "handle", "in flight" or "indicated". */
+struct condis_leak {
+    const char *kind;
+    const char *owner;    /* driver name, or "?" */
+    ULONG tag;            /* pool or memory tag, 0 when not applicable */
+    size_t count;         /* descriptors, blocks or objects */
+    size_t bytes;         /* memory only */
+    bool pool_open;       /* a pool that was not freed */
+};
+/* Fill up to max entries; return how many there are. */
+size_t condis_leaks(struct condis_leak *out, size_t max);
+
+/* Where condis' messages and drivers' DbgPrint lines go: sink gets each
+ * line without its newline ("condis: ..." for condis' errors, "condis:
+ * warning: ..." for driver mistakes it survived, "<driver>: ..." for
+ * DbgPrint). NULL restores stderr. */
+void condis_set_log_sink(void (*sink)(const char *line, void *arg), void *arg);
 
 /* Warnings condis printed about driver mistakes it survived. */
 unsigned long condis_warnings(void);

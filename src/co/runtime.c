@@ -39,6 +39,11 @@ bool cn_host_wait(PNDIS_EVENT ev, unsigned ms)
     return NdisWaitEvent(ev, ms ? ms : 1) != FALSE;
 }
 
+const char *condis_version(void)
+{
+    return CONDIS_VERSION_STRING;
+}
+
 int condis_init(const struct condis_options *opt)
 {
     pthread_mutex_lock(&cn_rt.rt_lock);
@@ -179,6 +184,11 @@ size_t condis_report_leaks(void)
     return n;
 }
 
+void condis_set_log_sink(void (*sink)(const char *line, void *arg), void *arg)
+{
+    cn_log_set_sink(sink, arg);
+}
+
 unsigned long condis_warnings(void)
 {
     return cn_warn_count();
@@ -282,4 +292,53 @@ int condis_fini(void)
     pthread_mutex_unlock(&cn_rt.rt_lock);
     cn_param_clear();
     return rc;
+}
+
+struct leak_fill {
+    struct condis_leak *out;
+    size_t max, n;
+};
+
+static void leak_add(struct leak_fill *f, const char *kind, const char *owner, ULONG tag,
+                     size_t count, size_t bytes, bool pool_open)
+{
+    if (f->n < f->max)
+        f->out[f->n] = (struct condis_leak){ kind, owner ? owner : "?", tag, count, bytes, pool_open };
+    f->n++;
+}
+
+static void fill_pool_leak(const struct cn_pool_leak *l, void *arg)
+{
+    leak_add(arg, l->pl_kind, l->pl_owner, l->pl_tag, l->pl_outstanding, 0, l->pl_pool_open);
+}
+
+static void fill_mem_leak(const struct cn_mem_leak *l, void *arg)
+{
+    leak_add(arg, "memory", l->ml_owner, l->ml_tag, l->ml_blocks, l->ml_bytes, false);
+}
+
+size_t condis_leaks(struct condis_leak *out, size_t max)
+{
+    struct leak_fill f = { out, max, 0 };
+    struct condis_outstanding o;
+    condis_outstanding(&o);
+    cn_mem_leaks(fill_pool_leak, &f);
+    cn_memory_leaks(fill_mem_leak, &f);
+    if (o.nbls_in_flight)
+        leak_add(&f, "in flight", NULL, 0, o.nbls_in_flight, 0, false);
+    if (o.rx_outstanding)
+        leak_add(&f, "indicated", NULL, 0, o.rx_outstanding, 0, false);
+    if (o.vcs)
+        leak_add(&f, "VC", NULL, 0, o.vcs, 0, false);
+    if (o.afs)
+        leak_add(&f, "address family", NULL, 0, o.afs, 0, false);
+    if (o.bindings)
+        leak_add(&f, "binding", NULL, 0, o.bindings, 0, false);
+    if (o.adapters)
+        leak_add(&f, "adapter", NULL, 0, o.adapters, 0, false);
+    if (o.drivers)
+        leak_add(&f, "driver", NULL, 0, o.drivers, 0, false);
+    if (o.other_handles)
+        leak_add(&f, "handle", NULL, 0, o.other_handles, 0, false);
+    return f.n;
 }

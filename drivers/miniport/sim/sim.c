@@ -1,0 +1,1935 @@
+/*
+ * sim.c - "sim", condis' built-in simulated NIC: a CoNDIS miniport call
+ * manager (MCM) for NdisMediumCoWan that transmits into nothing.
+ *
+ * sim presents one adapter per instance and registers one address family
+ * (CO_ADDRESS_FAMILY_PPP 1.0). A client opens it, creates a VC and makes a
+ * call; sim accepts a point-to-point call that sends and receives and
+ * carries no call-manager- or media-specific data, and it honours two
+ * fields of the call's Transmit flow spec:
+ *   MaxSduSize     an NBL with more data completes with
+ *                  NDIS_STATUS_INVALID_LENGTH (0: no limit);
+ *   PeakBandwidth  bytes per second; the VC's NBLs do not leave the TX queue
+ *                  faster than that (0 or QOS_NOT_SPECIFIED: no limit).
+ * It never indicates a receive: it is a sink, and the interest is entirely
+ * in how it completes sends, which its parameters choose.
+ *
+ * It is written only against <ndis.h>, like any third-party driver; its
+ * sibling "loop" is the example to read first.
+ *
+ * ---- The model --------------------------------------------------------------------
+ *
+ *   MiniportCoSendNetBufferLists -> the VC's software queue (never refused,
+ *        | round-robin over the VCs      unbounded, FIFO)
+ *        v
+ *   the TX queue: SimQueue NBLs at most, for the whole adapter ("on the wire")
+ *        |
+ *        v
+ *   leaves at its departure time -> completed
+ *
+ * An NBL enters the TX queue when there is room, its VC's turn has come,
+ * and its VC's token bucket holds enough bytes for it. It leaves the TX
+ * queue at the earliest SimLatencyUs after it was accepted, and no VC's NBLs
+ * leave faster than the VC's PeakBandwidth: each VC has a token bucket
+ * (one millisecond deep) that the bytes of each NBL drain, so NBLs of a
+ * shaped VC wait in the software queue, not in the TX queue, and do not hold
+ * up other VCs. An NBL that entered the queue leaves it at the next pass of
+ * the scheduler at the earliest, so SimQueue also bounds how many NBLs
+ * complete per pass.
+ *
+ * By default an NBL completes once it has left the TX queue ("after
+ * transmission"). With SimEarlyComplete it completes as it enters it, like a
+ * NIC that copies frames into its own memory; it then enters the queue only
+ * once its latency has passed (sim never completes an NBL earlier than
+ * SimLatencyUs), but without waiting for its VC's tokens: it waits for them
+ * in the TX queue, where it holds a slot, so a shaped VC's completions come
+ * at once until the TX queue is full and then at the VC's rate.
+ *
+ * ---- Parameters (NdisReadConfiguration; decimal or 0x-hex; an invalid value is
+ * reported with DbgPrint and the default kept) ------------------------------------
+ *
+ *   SimQueue=N         TX queue depth, 1..65536 (default 256).
+ *   SimDpcThreads=N    completion contexts, 1..number of processors (default 1):
+ *                      each has a DPC targeted at its own processor, and each
+ *                      VC belongs to one of them (in turn, as VCs are created).
+ *   SimInline=1        the scheduler runs inside MiniportCoSendNetBufferLists,
+ *                      at the caller's IRQL, and completes what it can there;
+ *                      what has to wait (latency, shaping, a full TX queue, or
+ *                      another thread already running the scheduler of that
+ *                      context) completes from the context's DPC.
+ *   SimReorder=N       the NBLs of a VC complete in a pseudo-random order
+ *                      within windows of N consecutive NBLs (N <= 1: in order).
+ *                      A window completes once all its NBLs are ready, or
+ *                      with what it has when the VC has nothing else queued.
+ *   SimBatch=N         at most N NBLs per NdisMCoSendNetBufferListsComplete
+ *                      (default 0: everything ready for that VC). Batches mix
+ *                      NBLs of different sends and split chains as they fall.
+ *                      One call carries the NBLs of one VC.
+ *   SimFailEvery=N     every Nth NBL accepted by the adapter completes with
+ *   SimFailStatus=S    status S (default NDIS_STATUS_FAILURE) (default N 0: never).
+ *   SimLatencyUs=N     each NBL completes no earlier than N us after sim
+ *                      accepted it (default 0).
+ *   SimEarlyComplete=1 complete as NBLs enter the TX queue (see above).
+ *   SimSeed=N          seed of the reorder generator (default 1). Each VC draws
+ *                      from its own generator, seeded with SimSeed and the VC's
+ *                      number on the adapter, so its completion order depends
+ *                      only on its own NBLs.
+ *
+ * ---- Ownership of a sent NBL (rules of RULES.md) ------------------------------------
+ *
+ *   MiniportCoSendNetBufferLists   sim owns it (OWN-4) until it passes it to
+ *                                  NdisMCoSendNetBufferListsComplete, exactly
+ *                                  once; NET_BUFFER_LIST_STATUS is set on
+ *                                  acceptance and not changed after.
+ *   While sim owns it              MiniportReserved[0] links it in sim's
+ *                                  queues, MiniportReserved[1] holds a time:
+ *                                  when it was accepted, then when it leaves
+ *                                  the TX queue.
+ *   A refused send (the adapter is not running, or the VC has no active
+ *   call) is completed inside the send call, at the caller's IRQL.
+ *
+ * ---- Concurrency --------------------------------------------------------------------
+ *
+ * Each completion context has one spin lock: it guards the queues and the
+ * state of the context's VCs. One thread at a time runs a context's
+ * scheduler (Servicing); another that finds it running asks it for one more
+ * pass (Again) and leaves, so completions of a VC come from one thread in
+ * order. The adapter-wide numbers (TX queue occupancy, sends outstanding,
+ * the fail counter, the adapter state) are interlocked. The adapter's own
+ * lock guards only the lists of address families and VCs, on the control
+ * path. No lock is held across a call into NDIS, and nothing is allocated
+ * per send: a send costs a few stores per NBL and one lock acquisition per
+ * chain, and a pass of the scheduler moves whole batches.
+ */
+#define NDIS60_MINIPORT 1
+#include <ndis.h>
+
+/* ---- values from ntddndis.h that condis' <ndis.h> does not carry ---------- */
+#ifndef OID_GEN_CO_SUPPORTED_LIST
+#define OID_GEN_CO_SUPPORTED_LIST 0x00010101
+#endif
+#ifndef OID_GEN_CO_MEDIA_SUPPORTED
+#define OID_GEN_CO_MEDIA_SUPPORTED 0x00010103
+#endif
+#ifndef OID_GEN_CO_MEDIA_IN_USE
+#define OID_GEN_CO_MEDIA_IN_USE 0x00010104
+#endif
+#ifndef OID_GEN_CO_LINK_SPEED
+#define OID_GEN_CO_LINK_SPEED 0x00010107
+#endif
+#ifndef OID_GEN_CO_MEDIA_CONNECT_STATUS
+#define OID_GEN_CO_MEDIA_CONNECT_STATUS 0x00010114
+#endif
+
+/* ---- constants ------------------------------------------------------------- */
+
+#define SIM_TAG(a, b, c, d) \
+    ((ULONG)(UCHAR)(a) | ((ULONG)(UCHAR)(b) << 8) | ((ULONG)(UCHAR)(c) << 16) | \
+     ((ULONG)(UCHAR)(d) << 24))
+#define SIM_TAG_ADAPTER SIM_TAG('S', 'm', 'A', 'd')
+#define SIM_TAG_CONTEXT SIM_TAG('S', 'm', 'C', 'x')
+#define SIM_TAG_AF SIM_TAG('S', 'm', 'A', 'f')
+#define SIM_TAG_VC SIM_TAG('S', 'm', 'V', 'c')
+#define SIM_TAG_TIMER SIM_TAG('S', 'm', 'T', 'm')
+
+#define SIM_MTU 65535UL
+#define SIM_LINK_SPEED 10000000000ULL /* bits per second, reported only */
+#define SIM_MEDIA_STATE_CONNECTED 0UL /* NdisMediaStateConnected */
+
+#define SIM_QUEUE_DEFAULT 256
+#define SIM_QUEUE_MAX 65536
+#define SIM_REORDER_MAX 4096
+
+/* Times are in 100 ns units (KeQueryInterruptTime). */
+#define SIM_TICKS_PER_SECOND 10000000ULL
+#define SIM_TICKS_PER_US 10ULL
+/* Depth of a VC's token bucket, as time at its peak rate: how far a VC may
+ * run ahead of its rate after a pause. */
+#define SIM_BUCKET_TICKS 10000ULL
+
+/* Work one run of the scheduler does before it leaves the rest to a fresh
+ * DPC, so that a busy context neither starves its processor's other DPCs
+ * nor keeps an inline sender forever. */
+#define SIM_BUDGET_MIN 4096UL
+
+#define SIM_DRIVER_MAJOR_VERSION 1
+#define SIM_DRIVER_MINOR_VERSION 0
+
+/* ---- state ------------------------------------------------------------------- */
+
+typedef enum _SIM_ADAPTER_STATE {
+    SimAdapterPaused,   /* after MiniportInitializeEx and a finished pause */
+    SimAdapterRunning,  /* after MiniportRestart: sends are accepted */
+    SimAdapterPausing,  /* MiniportPause returned PENDING: everything drains */
+} SIM_ADAPTER_STATE;
+
+typedef enum _SIM_VC_STATE {
+    SimVcIdle,          /* no call on the VC */
+    SimVcActive,        /* call made and VC activated: sends are accepted */
+    SimVcClosing,       /* CmCloseCall returned PENDING: the VC drains */
+} SIM_VC_STATE;
+
+typedef struct _SIM_ADAPTER SIM_ADAPTER, *PSIM_ADAPTER;
+typedef struct _SIM_CONTEXT SIM_CONTEXT, *PSIM_CONTEXT;
+typedef struct _SIM_AF SIM_AF, *PSIM_AF;
+typedef struct _SIM_VC SIM_VC, *PSIM_VC;
+
+/* A FIFO of NBLs linked through MiniportReserved[0]. */
+typedef struct _SIM_QUEUE {
+    PNET_BUFFER_LIST Head;
+    PNET_BUFFER_LIST Tail;
+    ULONG Count;
+} SIM_QUEUE;
+
+/*
+ * A completion context: one DPC on one processor, its timer, and the
+ * scheduler state of the VCs that belong to it. Allocated with the adapter.
+ */
+struct _SIM_CONTEXT {
+    PSIM_ADAPTER Adapter;
+    KDPC Dpc;
+    NDIS_HANDLE Timer;          /* queues Dpc when the next NBL is due */
+    /* Owned by the thread that runs the scheduler (Servicing). */
+    ULONG64 TimerDue;           /* when Timer was set to fire; 0: not set */
+    PNET_BUFFER_LIST *Window;   /* SimReorder entries, for the shuffle */
+    /* Set when the TX queue was full for this context: whoever frees a
+     * slot queues its DPC. Interlocked. */
+    volatile LONG RingBlocked;
+
+    NDIS_SPIN_LOCK Lock;
+    /* ---- everything below is guarded by Lock ---- */
+    BOOLEAN Servicing;          /* a thread runs the scheduler */
+    BOOLEAN Again;              /* ... and must make another pass */
+    /* VCs with NBLs in their software queue, in round-robin order; with
+     * NBLs on the wire (SimEarlyComplete 0); with NBLs ready to complete.
+     * A VC is on each list exactly while the matching queue is not empty. */
+    LIST_ENTRY WaitList;
+    LIST_ENTRY WireList;
+    LIST_ENTRY DoneList;
+    ULONG Waiting;              /* NBLs in the software queues of its VCs */
+    /* SimEarlyComplete: departure times of the NBLs it completed that are
+     * still in the TX queue (a binary min-heap of SimQueue entries). */
+    ULONG64 *Heap;
+    ULONG HeapCount;
+    ULONG64 Accepted, Completed, Failed;
+    ULONG MaxTxQueue;           /* the most NBLs seen in the TX queue */
+};
+
+/* One per adapter: the MiniportAdapterContext and CallMgrBindingContext. */
+struct _SIM_ADAPTER {
+    NDIS_HANDLE MiniportAdapterHandle;
+
+    /* The parameters; constant after MiniportInitializeEx. */
+    ULONG QueueDepth;
+    ULONG DpcThreads;
+    BOOLEAN Inline;
+    BOOLEAN EarlyComplete;
+    ULONG Reorder;              /* <= 1: in order */
+    ULONG Batch;                /* 0: no limit */
+    ULONG FailEvery;            /* 0: never */
+    NDIS_STATUS FailStatus;
+    ULONG64 Latency;            /* 100 ns units */
+    ULONG Seed;
+    ULONG Budget;               /* NBLs per run of the scheduler */
+    CO_ADDRESS_FAMILY AddressFamily;
+
+    PSIM_CONTEXT Contexts;      /* DpcThreads of them */
+
+    /* Interlocked. */
+    volatile LONG State;        /* SIM_ADAPTER_STATE */
+    volatile LONG Outstanding;  /* sends accepted (or being refused), not yet done */
+    volatile LONG MaxOutstanding;
+    volatile LONG TxQueueUsed;  /* slots of the TX queue taken, by every context */
+    volatile LONG64 FailCounter; /* NBLs accepted, for SimFailEvery */
+    volatile LONG NextVcNumber;
+    volatile LONG Busy;         /* threads inside the scheduler (halt waits) */
+
+    NDIS_EVENT NotifyCloseDone; /* CmNotifyCloseAfComplete came */
+
+    NDIS_SPIN_LOCK Lock;        /* guards AfList and each AF's VcList */
+    LIST_ENTRY AfList;
+};
+
+/* One per open of the address family: the CallMgrAfContext. */
+struct _SIM_AF {
+    LIST_ENTRY Link;            /* SIM_ADAPTER.AfList (adapter Lock) */
+    PSIM_ADAPTER Adapter;
+    NDIS_HANDLE NdisAfHandle;
+    LIST_ENTRY VcList;          /* SIM_VC.AfLink (adapter Lock) */
+    BOOLEAN NotifySent;         /* halt asked the client to close it (adapter Lock) */
+    BOOLEAN NotifyPending;      /* ... and has no answer yet (adapter Lock) */
+    BOOLEAN Closed;             /* CmCloseAf ran while NotifyPending (adapter Lock) */
+};
+
+/*
+ * One per VC: the context CmCreateVc returns, which NDIS also passes to
+ * MiniportCoSendNetBufferLists. Allocated in CmCreateVc, freed in CmDeleteVc.
+ */
+struct _SIM_VC {
+    LIST_ENTRY AfLink;          /* SIM_AF.VcList (adapter Lock) */
+    PSIM_AF Af;
+    PSIM_ADAPTER Adapter;
+    PSIM_CONTEXT Ctx;
+    NDIS_HANDLE NdisVcHandle;
+    ULONG Number;               /* order of creation on the adapter */
+
+    /* From the call; written while the VC is idle, read while active. */
+    ULONG MaxSduSize;           /* 0: no limit */
+    ULONG PeakBandwidth;        /* bytes per second; 0: no limit */
+
+    /* Ctx->Lock */
+    SIM_VC_STATE State;
+    ULONG Pending;              /* accepted, not yet completed */
+    SIM_QUEUE Wait;             /* the software queue */
+    SIM_QUEUE Wire;             /* in the TX queue, leaving in this order */
+    SIM_QUEUE Done;             /* ready to complete */
+    LIST_ENTRY WaitLink, WireLink, DoneLink;
+    ULONG64 Tat;                /* token bucket: when the bucket is full again */
+
+    /* Owned by the thread that runs the scheduler. */
+    ULONG64 Rng;                /* reorder generator */
+    PSIM_VC WorkNext;           /* this pass's completions ... */
+    PNET_BUFFER_LIST WorkHead;
+    ULONG WorkCount;
+    PSIM_VC CloseNext;          /* ... and closes it finishes */
+};
+
+static NDIS_HANDLE SimDriverHandle;
+
+static NDIS_OID SimSupportedOids[] = {
+    OID_GEN_CO_SUPPORTED_LIST,   OID_GEN_CO_MEDIA_SUPPORTED, OID_GEN_CO_MEDIA_IN_USE,
+    OID_GEN_CO_LINK_SPEED,       OID_GEN_CO_MEDIA_CONNECT_STATUS,
+};
+
+/* ---- handler declarations, with the WDK's role types ------------------------- */
+
+DRIVER_INITIALIZE SimDriverEntry;   /* named by condis' table of built-in drivers */
+
+static MINIPORT_SET_OPTIONS SimSetOptions;
+static MINIPORT_INITIALIZE SimInitializeEx;
+static MINIPORT_HALT SimHaltEx;
+static MINIPORT_UNLOAD SimDriverUnload;
+static MINIPORT_PAUSE SimPause;
+static MINIPORT_RESTART SimRestart;
+static MINIPORT_OID_REQUEST SimOidRequest;
+static MINIPORT_DEVICE_PNP_EVENT_NOTIFY SimDevicePnPEventNotify;
+static MINIPORT_SHUTDOWN SimShutdownEx;
+static MINIPORT_CANCEL_OID_REQUEST SimCancelOidRequest;
+
+static MINIPORT_CO_ACTIVATE_VC SimCoActivateVc;
+static MINIPORT_CO_DEACTIVATE_VC SimCoDeactivateVc;
+static MINIPORT_CO_SEND_NET_BUFFER_LISTS SimCoSendNetBufferLists;
+static MINIPORT_CO_OID_REQUEST SimCoOidRequest;
+
+static PROTOCOL_CO_CREATE_VC SimCmCreateVc;
+static PROTOCOL_CO_DELETE_VC SimCmDeleteVc;
+static PROTOCOL_CM_OPEN_AF SimCmOpenAf;
+static PROTOCOL_CM_CLOSE_AF SimCmCloseAf;
+static PROTOCOL_CM_REG_SAP SimCmRegisterSap;
+static PROTOCOL_CM_DEREGISTER_SAP SimCmDeregisterSap;
+static PROTOCOL_CM_MAKE_CALL SimCmMakeCall;
+static PROTOCOL_CM_CLOSE_CALL SimCmCloseCall;
+static PROTOCOL_CM_INCOMING_CALL_COMPLETE SimCmIncomingCallComplete;
+static PROTOCOL_CM_ADD_PARTY SimCmAddParty;
+static PROTOCOL_CM_DROP_PARTY SimCmDropParty;
+static PROTOCOL_CM_ACTIVATE_VC_COMPLETE SimCmActivateVcComplete;
+static PROTOCOL_CM_DEACTIVATE_VC_COMPLETE SimCmDeactivateVcComplete;
+static PROTOCOL_CM_MODIFY_QOS_CALL SimCmModifyCallQoS;
+static PROTOCOL_CO_OID_REQUEST SimCmOidRequest;
+static PROTOCOL_CO_OID_REQUEST_COMPLETE SimCmOidRequestComplete;
+static PROTOCOL_CM_NOTIFY_CLOSE_AF_COMPLETE SimCmNotifyCloseAfComplete;
+
+static KDEFERRED_ROUTINE SimDpc;
+static NDIS_TIMER_FUNCTION SimTimer;
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+/* A spin lock taken at PASSIVE_LEVEL (raising) or at DISPATCH_LEVEL (the
+ * Dpr form). Returns which, for SimUnlock. */
+static inline BOOLEAN SimLock(PNDIS_SPIN_LOCK Lock)
+{
+    if (KeGetCurrentIrql() == DISPATCH_LEVEL) {
+        NdisDprAcquireSpinLock(Lock);
+        return TRUE;
+    }
+    NdisAcquireSpinLock(Lock);
+    return FALSE;
+}
+
+static inline VOID SimUnlock(PNDIS_SPIN_LOCK Lock, BOOLEAN Dpr)
+{
+    if (Dpr)
+        NdisDprReleaseSpinLock(Lock);
+    else
+        NdisReleaseSpinLock(Lock);
+}
+
+/* A lone read of a variable that is changed with Interlocked* routines.
+ * The WDK has ReadNoFence / ReadAcquire for this; condis' <ndis.h> does not
+ * (yet), so the compiler's atomic load stands in (the Interlocked* routines
+ * of <ndis.h> are built on the same). */
+static inline LONG SimRead(volatile LONG *Value)
+{
+    return __atomic_load_n(Value, __ATOMIC_SEQ_CST);
+}
+
+static inline ULONG64 SimNow(VOID)
+{
+    return KeQueryInterruptTime();
+}
+
+static inline PNET_BUFFER_LIST SimNext(PNET_BUFFER_LIST Nbl)
+{
+    return (PNET_BUFFER_LIST)NET_BUFFER_LIST_MINIPORT_RESERVED(Nbl)[0];
+}
+
+static inline VOID SimSetNext(PNET_BUFFER_LIST Nbl, PNET_BUFFER_LIST Next)
+{
+    NET_BUFFER_LIST_MINIPORT_RESERVED(Nbl)[0] = Next;
+}
+
+/* A time kept in an NBL: a pointer's worth of it. Read back relative to
+ * Now, so that it is right also where a pointer has 32 bits (within
+ * minutes of Now). */
+static inline VOID SimSetTime(PNET_BUFFER_LIST Nbl, ULONG64 Time)
+{
+    NET_BUFFER_LIST_MINIPORT_RESERVED(Nbl)[1] = (PVOID)(ULONG_PTR)Time;
+}
+
+static inline ULONG64 SimTimeOf(PNET_BUFFER_LIST Nbl, ULONG64 Now)
+{
+    ULONG_PTR t = (ULONG_PTR)NET_BUFFER_LIST_MINIPORT_RESERVED(Nbl)[1];
+    return Now + (ULONG64)(LONG64)(LONG_PTR)(t - (ULONG_PTR)Now);
+}
+
+static inline VOID SimQueueAppend(SIM_QUEUE *Queue, PNET_BUFFER_LIST Head, PNET_BUFFER_LIST Tail,
+                                  ULONG Count)
+{
+    if (Queue->Tail != NULL)
+        SimSetNext(Queue->Tail, Head);
+    else
+        Queue->Head = Head;
+    Queue->Tail = Tail;
+    Queue->Count += Count;
+}
+
+static inline PNET_BUFFER_LIST SimQueuePop(SIM_QUEUE *Queue)
+{
+    PNET_BUFFER_LIST nbl = Queue->Head;
+    Queue->Head = SimNext(nbl);
+    if (Queue->Head == NULL)
+        Queue->Tail = NULL;
+    Queue->Count--;
+    SimSetNext(nbl, NULL);
+    return nbl;
+}
+
+/* Put a VC on one of its context's lists unless it is on it. */
+static inline VOID SimListAdd(PLIST_ENTRY List, PLIST_ENTRY Link)
+{
+    if (IsListEmpty(Link))
+        InsertTailList(List, Link);
+}
+
+static inline VOID SimListRemove(PLIST_ENTRY Link)
+{
+    RemoveEntryList(Link);
+    InitializeListHead(Link);
+}
+
+/* Bytes of data in an NBL. */
+static ULONG64 SimLength(PNET_BUFFER_LIST Nbl)
+{
+    ULONG64 length = 0;
+    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(Nbl); nb != NULL; nb = NET_BUFFER_NEXT_NB(nb))
+        length += NET_BUFFER_DATA_LENGTH(nb);
+    return length;
+}
+
+/* The reorder generator: splitmix64. */
+static ULONG64 SimRandom(ULONG64 *State)
+{
+    ULONG64 z = (*State += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static inline VOID SimNoteMax(volatile LONG *Max, LONG Value)
+{
+    LONG seen = SimRead(Max);
+    while (Value > seen) {
+        LONG prev = InterlockedCompareExchange(Max, Value, seen);
+        if (prev == seen)
+            break;
+        seen = prev;
+    }
+}
+
+static PVOID SimAllocate(NDIS_HANDLE Handle, SIZE_T Size, ULONG Tag)
+{
+    if (Size > 0xFFFFFFFFUL)
+        return NULL;
+    PVOID p = NdisAllocateMemoryWithTagPriority(Handle, (UINT)Size, Tag, NormalPoolPriority);
+    if (p != NULL)
+        NdisZeroMemory(p, Size);
+    return p;
+}
+
+/* ---- the early-completion heap (Ctx->Lock) ----------------------------------------- */
+
+static VOID SimHeapPush(PSIM_CONTEXT Ctx, ULONG64 Time)
+{
+    ULONG64 *h = Ctx->Heap;
+    ULONG i = Ctx->HeapCount++;
+    while (i > 0 && h[(i - 1) / 2] > Time) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = Time;
+}
+
+static VOID SimHeapPop(PSIM_CONTEXT Ctx)
+{
+    ULONG64 *h = Ctx->Heap;
+    ULONG n = --Ctx->HeapCount;
+    ULONG64 last = h[n];
+    ULONG i = 0;
+    for (;;) {
+        ULONG c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && h[c + 1] < h[c])
+            c++;
+        if (last <= h[c])
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (n != 0)
+        h[i] = last;
+}
+
+/* ---- completion ------------------------------------------------------------------- */
+
+/*
+ * Sends of the adapter are done (completed, or refused): finish a pause
+ * that waited for the last of them. Any IRQL <= DISPATCH_LEVEL. Once the
+ * pause completes the adapter may be halted: this is the caller's last
+ * touch of it.
+ */
+static VOID SimSendsDone(PSIM_ADAPTER Adapter, ULONG Count)
+{
+    NDIS_HANDLE handle = Adapter->MiniportAdapterHandle;
+    if (InterlockedExchangeAdd(&Adapter->Outstanding, -(LONG)Count) == (LONG)Count &&
+        SimRead(&Adapter->State) == SimAdapterPausing &&
+        InterlockedCompareExchange(&Adapter->State, SimAdapterPaused, SimAdapterPausing) ==
+            SimAdapterPausing)
+        NdisMPauseComplete(handle);
+}
+
+static inline ULONG SimCompleteFlags(VOID)
+{
+    return KeGetCurrentIrql() == DISPATCH_LEVEL ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
+}
+
+/*
+ * Complete a chain sim did not accept, linked as the protocol gave it:
+ * every NBL gets Status. At the caller's IRQL; sim owns none of it after.
+ */
+static VOID SimRefuse(PSIM_VC Vc, PNET_BUFFER_LIST Chain, NDIS_STATUS Status)
+{
+    for (PNET_BUFFER_LIST nbl = Chain; nbl != NULL; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+        NET_BUFFER_LIST_STATUS(nbl) = Status;
+    NdisMCoSendNetBufferListsComplete(Vc->NdisVcHandle, Chain, SimCompleteFlags());
+}
+
+/* A completion call being filled: NBLs of one VC, linked through
+ * NET_BUFFER_LIST_NEXT_NBL as NDIS wants them. */
+typedef struct _SIM_BATCH {
+    PSIM_VC Vc;
+    ULONG Limit;                /* 0: none */
+    ULONG Flags;
+    PNET_BUFFER_LIST Head, Tail;
+    ULONG Count;
+    ULONG Failed;               /* over every call of this batch */
+} SIM_BATCH;
+
+static VOID SimBatchFlush(SIM_BATCH *Batch)
+{
+    if (Batch->Count == 0)
+        return;
+    NdisMCoSendNetBufferListsComplete(Batch->Vc->NdisVcHandle, Batch->Head, Batch->Flags);
+    Batch->Head = Batch->Tail = NULL;
+    Batch->Count = 0;
+}
+
+/* Add an NBL; the call goes out when it is full. The NBL may be gone on
+ * return. */
+static VOID SimBatchAdd(SIM_BATCH *Batch, PNET_BUFFER_LIST Nbl)
+{
+    NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
+    if (NET_BUFFER_LIST_STATUS(Nbl) != NDIS_STATUS_SUCCESS)
+        Batch->Failed++;
+    if (Batch->Tail != NULL)
+        NET_BUFFER_LIST_NEXT_NBL(Batch->Tail) = Nbl;
+    else
+        Batch->Head = Nbl;
+    Batch->Tail = Nbl;
+    if (++Batch->Count == Batch->Limit)
+        SimBatchFlush(Batch);
+}
+
+/*
+ * Complete what a pass of the scheduler took off the VCs' Done queues
+ * (Work, linked through WorkNext), then count it, finish the closes and the
+ * pause that waited for it. Called by the thread that runs the scheduler,
+ * without the lock, at its IRQL (DISPATCH_LEVEL from the DPC; the sender's
+ * with SimInline). Returns how many NBLs it completed.
+ */
+static ULONG SimCompleteWork(PSIM_CONTEXT Ctx, PSIM_VC Work)
+{
+    PSIM_ADAPTER adapter = Ctx->Adapter;
+    ULONG flags = SimCompleteFlags();
+    ULONG total = 0, failed = 0;
+
+    for (PSIM_VC vc = Work; vc != NULL; vc = vc->WorkNext) {
+        SIM_BATCH batch = { vc, adapter->Batch, flags, NULL, NULL, 0, 0 };
+        PNET_BUFFER_LIST nbl = vc->WorkHead;
+        ULONG left = vc->WorkCount;
+        if (adapter->Reorder <= 1) {
+            while (nbl != NULL) {
+                PNET_BUFFER_LIST next = SimNext(nbl);
+                SimBatchAdd(&batch, nbl);
+                nbl = next;
+            }
+        } else {
+            /* Each window goes out in a random order of its own (Fisher-Yates). */
+            while (left != 0) {
+                ULONG w = left < adapter->Reorder ? left : adapter->Reorder;
+                for (ULONG i = 0; i < w; i++) {
+                    Ctx->Window[i] = nbl;
+                    nbl = SimNext(nbl);
+                }
+                for (ULONG i = w - 1; i > 0; i--) {
+                    ULONG j = (ULONG)(SimRandom(&vc->Rng) % (i + 1));
+                    PNET_BUFFER_LIST t = Ctx->Window[i];
+                    Ctx->Window[i] = Ctx->Window[j];
+                    Ctx->Window[j] = t;
+                }
+                for (ULONG i = 0; i < w; i++)
+                    SimBatchAdd(&batch, Ctx->Window[i]);
+                left -= w;
+            }
+        }
+        SimBatchFlush(&batch);
+        total += vc->WorkCount;
+        failed += batch.Failed;
+    }
+
+    /* Only now, with the protocol holding its NBLs again, are they done:
+     * a close or a pause must not finish before. */
+    PSIM_VC closed = NULL;
+    BOOLEAN dpr = SimLock(&Ctx->Lock);
+    Ctx->Completed += total;
+    Ctx->Failed += failed;
+    for (PSIM_VC vc = Work; vc != NULL; vc = vc->WorkNext) {
+        vc->Pending -= vc->WorkCount;
+        if (vc->State == SimVcClosing && vc->Pending == 0) {
+            vc->State = SimVcIdle;
+            vc->CloseNext = closed;
+            closed = vc;
+        }
+    }
+    SimUnlock(&Ctx->Lock, dpr);
+
+    while (closed != NULL) {
+        PSIM_VC next = closed->CloseNext;
+        NDIS_HANDLE vcHandle = closed->NdisVcHandle;
+        /* The client may delete the VC as soon as its close completes. */
+        NdisMCmDeactivateVc(vcHandle);
+        NdisMCmCloseCallComplete(NDIS_STATUS_SUCCESS, vcHandle, NULL);
+        closed = next;
+    }
+    /* The closes first: once the pause completes the adapter may go. */
+    SimSendsDone(adapter, total);
+    return total;
+}
+
+/* ---- the scheduler -------------------------------------------------------------------- */
+
+typedef struct _SIM_PASS {
+    ULONG64 Now;
+    ULONG64 NextDue;            /* the earliest time something waits for; 0: none */
+    BOOLEAN Progress;           /* something moved: make another pass */
+    LONG Released;              /* TX queue slots freed by NBLs that left */
+    BOOLEAN Wake;               /* slots were given back: other contexts may go on */
+    PSIM_VC Work;               /* VCs with NBLs to complete */
+} SIM_PASS;
+
+static inline VOID SimDue(SIM_PASS *Pass, ULONG64 Time)
+{
+    if (Pass->NextDue == 0 || Time < Pass->NextDue)
+        Pass->NextDue = Time;
+}
+
+/* Take up to Want free slots of the TX queue; how many it got. */
+static LONG SimTakeSlots(PSIM_ADAPTER Adapter, ULONG Want)
+{
+    LONG used = SimRead(&Adapter->TxQueueUsed);
+    for (;;) {
+        LONG room = (LONG)Adapter->QueueDepth - used;
+        if (room <= 0)
+            return 0;
+        LONG take = Want < (ULONG)room ? (LONG)Want : room;
+        LONG seen = InterlockedCompareExchange(&Adapter->TxQueueUsed, used + take, used);
+        if (seen == used)
+            return take;
+        used = seen;
+    }
+}
+
+/* Move a VC's NBLs, all of them, straight to its Done queue: its call is
+ * closing or the adapter is pausing, and nothing waits for time. */
+static VOID SimFlushVc(PSIM_CONTEXT Ctx, PSIM_VC Vc, SIM_PASS *Pass)
+{
+    if (Vc->Wire.Count != 0) {
+        Pass->Released += (LONG)Vc->Wire.Count;
+        SimQueueAppend(&Vc->Done, Vc->Wire.Head, Vc->Wire.Tail, Vc->Wire.Count);
+        Vc->Wire.Head = Vc->Wire.Tail = NULL;
+        Vc->Wire.Count = 0;
+        SimListRemove(&Vc->WireLink);
+    }
+    if (Vc->Wait.Count != 0) {
+        Ctx->Waiting -= Vc->Wait.Count;
+        SimQueueAppend(&Vc->Done, Vc->Wait.Head, Vc->Wait.Tail, Vc->Wait.Count);
+        Vc->Wait.Head = Vc->Wait.Tail = NULL;
+        Vc->Wait.Count = 0;
+        SimListRemove(&Vc->WaitLink);
+    }
+    if (Vc->Done.Count != 0)
+        SimListAdd(&Ctx->DoneList, &Vc->DoneLink);
+    Pass->Progress = TRUE;
+}
+
+/*
+ * Let the head NBL of a VC's software queue into the TX queue, if its time
+ * has come; returns FALSE (and notes when it will have) if not. The caller
+ * has a slot for it. Ctx->Lock held.
+ */
+static BOOLEAN SimAdmitOne(PSIM_CONTEXT Ctx, PSIM_VC Vc, SIM_PASS *Pass, BOOLEAN *NeedSlot,
+                           LONG *Slots)
+{
+    PSIM_ADAPTER adapter = Ctx->Adapter;
+    PNET_BUFFER_LIST nbl = Vc->Wait.Head;
+    ULONG64 now = Pass->Now;
+    ULONG64 ready = adapter->Latency != 0 ? SimTimeOf(nbl, now) + adapter->Latency : 0;
+
+    if (adapter->EarlyComplete) {
+        /* It completes as it enters: not before its latency has passed. */
+        if (ready > now) {
+            SimDue(Pass, ready);
+            return FALSE;
+        }
+    } else if (Vc->PeakBandwidth != 0 && Vc->Tat > now + SIM_BUCKET_TICKS) {
+        /* Not enough tokens yet: wait here, not in the TX queue. */
+        SimDue(Pass, Vc->Tat - SIM_BUCKET_TICKS);
+        return FALSE;
+    }
+    if (*Slots == 0) {
+        *NeedSlot = TRUE;
+        return FALSE;
+    }
+    (*Slots)--;
+
+    /* When it leaves the TX queue: after its latency, and (early mode) when
+     * its VC's bucket holds its bytes. */
+    ULONG64 leave = now;
+    if (!adapter->EarlyComplete && ready > leave)
+        leave = ready;
+    if (Vc->PeakBandwidth != 0) {
+        if (Vc->Tat > leave + SIM_BUCKET_TICKS)
+            leave = Vc->Tat - SIM_BUCKET_TICKS;
+        /* An NBL sim fails for its length is not transmitted. */
+        ULONG64 bytes =
+            NET_BUFFER_LIST_STATUS(nbl) == NDIS_STATUS_INVALID_LENGTH ? 0 : SimLength(nbl);
+        Vc->Tat = (Vc->Tat > leave ? Vc->Tat : leave) +
+                  bytes * SIM_TICKS_PER_SECOND / Vc->PeakBandwidth;
+    }
+
+    SimQueuePop(&Vc->Wait);
+    Ctx->Waiting--;
+    if (adapter->EarlyComplete) {
+        SimHeapPush(Ctx, leave);
+        SimQueueAppend(&Vc->Done, nbl, nbl, 1);
+        SimListAdd(&Ctx->DoneList, &Vc->DoneLink);
+    } else {
+        SimSetTime(nbl, leave);
+        SimQueueAppend(&Vc->Wire, nbl, nbl, 1);
+        SimListAdd(&Ctx->WireList, &Vc->WireLink);
+    }
+    return TRUE;
+}
+
+/*
+ * One pass of the scheduler over a context, Ctx->Lock held: free the TX
+ * queue slots of NBLs that left it, let waiting NBLs in (round-robin over
+ * the VCs, one NBL per VC per turn), and take off what is ready to
+ * complete. Fills Pass.
+ */
+static VOID SimSchedule(PSIM_CONTEXT Ctx, SIM_PASS *Pass)
+{
+    PSIM_ADAPTER adapter = Ctx->Adapter;
+    ULONG64 now = Pass->Now;
+    /* Pausing (or paused): everything drains at once, nothing waits. */
+    BOOLEAN drain = SimRead(&adapter->State) != SimAdapterRunning;
+
+    /* 1. What has left the TX queue. */
+    if (adapter->EarlyComplete) {
+        while (Ctx->HeapCount != 0 && (drain || Ctx->Heap[0] <= now)) {
+            SimHeapPop(Ctx);
+            Pass->Released++;
+        }
+        if (Ctx->HeapCount != 0)
+            SimDue(Pass, Ctx->Heap[0]);
+    }
+    for (PLIST_ENTRY e = Ctx->WireList.Flink, next; e != &Ctx->WireList; e = next) {
+        next = e->Flink;
+        PSIM_VC vc = CONTAINING_RECORD(e, SIM_VC, WireLink);
+        if (drain || vc->State == SimVcClosing) {
+            SimFlushVc(Ctx, vc, Pass);
+            continue;
+        }
+        while (vc->Wire.Head != NULL && SimTimeOf(vc->Wire.Head, now) <= now) {
+            PNET_BUFFER_LIST nbl = SimQueuePop(&vc->Wire);
+            SimQueueAppend(&vc->Done, nbl, nbl, 1);
+            Pass->Released++;
+        }
+        if (vc->Done.Count != 0)
+            SimListAdd(&Ctx->DoneList, &vc->DoneLink);
+        if (vc->Wire.Head != NULL)
+            SimDue(Pass, SimTimeOf(vc->Wire.Head, now));
+        else
+            SimListRemove(&vc->WireLink);
+    }
+    LONG released = Pass->Released;
+    if (released != 0) {
+        InterlockedExchangeAdd(&adapter->TxQueueUsed, -released);
+        Pass->Progress = Pass->Wake = TRUE;
+    }
+
+    /* 2. Into the TX queue. A VC alone in the list takes all it can in its
+     * turn; VCs that must wait for time sit out this pass. */
+    LIST_ENTRY sitting;
+    InitializeListHead(&sitting);
+    LONG slots = 0, taken = 0;
+    BOOLEAN full = FALSE;
+    while (!IsListEmpty(&Ctx->WaitList)) {
+        PLIST_ENTRY e = Ctx->WaitList.Flink;
+        PSIM_VC vc = CONTAINING_RECORD(e, SIM_VC, WaitLink);
+        if (drain || vc->State == SimVcClosing) {
+            SimFlushVc(Ctx, vc, Pass);
+            continue;
+        }
+        BOOLEAN alone = e->Flink == &Ctx->WaitList;
+        for (;;) {
+            if (slots == 0 && !full) {
+                slots = SimTakeSlots(adapter, Ctx->Waiting);
+                taken += slots;
+                full = slots == 0;
+            }
+            BOOLEAN needSlot = FALSE;
+            if (!SimAdmitOne(Ctx, vc, Pass, &needSlot, &slots)) {
+                if (!needSlot) {
+                    SimListRemove(&vc->WaitLink);
+                    InsertTailList(&sitting, &vc->WaitLink);
+                }
+                break;
+            }
+            Pass->Progress = TRUE;
+            if (vc->Wait.Head == NULL) {
+                SimListRemove(&vc->WaitLink);
+                break;
+            }
+            if (!alone) {
+                /* Its turn is over: to the back of the line. */
+                RemoveEntryList(&vc->WaitLink);
+                InsertTailList(&Ctx->WaitList, &vc->WaitLink);
+                break;
+            }
+        }
+        if (full)
+            break;
+    }
+    /* Those that sat out go first next time, in their order. */
+    while (!IsListEmpty(&sitting))
+        InsertHeadList(&Ctx->WaitList, RemoveTailList(&sitting));
+    /* Slots taken and not used go back (flushes in this step free none). */
+    if (Pass->Released != released) {
+        InterlockedExchangeAdd(&adapter->TxQueueUsed, released - Pass->Released);
+        Pass->Wake = TRUE;
+    }
+    if (slots != 0)
+        Pass->Wake = TRUE;
+    LONG used = slots != 0 ? InterlockedExchangeAdd(&adapter->TxQueueUsed, -slots) - slots
+                           : SimRead(&adapter->TxQueueUsed);
+    if (taken != 0 && (ULONG)used > Ctx->MaxTxQueue)
+        Ctx->MaxTxQueue = (ULONG)used;
+    if (full) {
+        /* Another context may free a slot at any time: say so before
+         * looking again, so that either it sees the flag or we see the slot. */
+        InterlockedExchange(&Ctx->RingBlocked, 1);
+        if (SimRead(&adapter->TxQueueUsed) < (LONG)adapter->QueueDepth) {
+            InterlockedExchange(&Ctx->RingBlocked, 0);
+            Pass->Progress = TRUE;
+        }
+    }
+
+    /* 3. What is ready to complete. With SimReorder only whole windows go,
+     * unless nothing else of the VC is coming soon. */
+    PSIM_VC *workTail = &Pass->Work;
+    for (PLIST_ENTRY e = Ctx->DoneList.Flink, next; e != &Ctx->DoneList; e = next) {
+        next = e->Flink;
+        PSIM_VC vc = CONTAINING_RECORD(e, SIM_VC, DoneLink);
+        ULONG take = vc->Done.Count;
+        if (adapter->Reorder > 1 && !drain && vc->State != SimVcClosing &&
+            (vc->Wait.Count != 0 || vc->Wire.Count != 0))
+            take -= take % adapter->Reorder;
+        if (take == 0)
+            continue;
+        vc->WorkHead = vc->Done.Head;
+        vc->WorkCount = take;
+        if (take == vc->Done.Count) {
+            vc->Done.Head = vc->Done.Tail = NULL;
+            vc->Done.Count = 0;
+            SimListRemove(&vc->DoneLink);
+        } else {
+            PNET_BUFFER_LIST last = vc->Done.Head;
+            for (ULONG i = 1; i < take; i++)
+                last = SimNext(last);
+            vc->Done.Head = SimNext(last);
+            vc->Done.Count -= take;
+            SimSetNext(last, NULL);
+        }
+        vc->WorkNext = NULL;
+        *workTail = vc;
+        workTail = &vc->WorkNext;
+        Pass->Progress = TRUE;
+    }
+}
+
+/* Queue the DPC of every other context that waits for a TX queue slot. */
+static VOID SimWakeBlocked(PSIM_ADAPTER Adapter, PSIM_CONTEXT Self)
+{
+    for (ULONG i = 0; i < Adapter->DpcThreads; i++) {
+        PSIM_CONTEXT ctx = &Adapter->Contexts[i];
+        if (ctx != Self && SimRead(&ctx->RingBlocked) != 0 &&
+            InterlockedExchange(&ctx->RingBlocked, 0) != 0)
+            KeInsertQueueDpc(&ctx->Dpc, NULL, NULL);
+    }
+}
+
+/* Set the context's timer for Due unless it is set for earlier. Only the
+ * thread that runs the scheduler calls this. */
+static VOID SimArmTimer(PSIM_CONTEXT Ctx, ULONG64 Now, ULONG64 Due)
+{
+    if (Ctx->TimerDue != 0 && Ctx->TimerDue > Now && Ctx->TimerDue <= Due)
+        return;
+    LARGE_INTEGER dueTime;
+    dueTime.QuadPart = -(LONGLONG)(Due > Now ? Due - Now : 1);
+    Ctx->TimerDue = Due;
+    NdisSetTimerObject(Ctx->Timer, dueTime, 0, NULL);
+}
+
+/*
+ * Run a context's scheduler until nothing is left to do now, then set its
+ * timer for what waits for time. From the DPC (DISPATCH_LEVEL) or, with
+ * SimInline, from MiniportCoSendNetBufferLists at the sender's IRQL. If
+ * another thread runs it already, that one makes another pass instead.
+ */
+static VOID SimService(PSIM_CONTEXT Ctx)
+{
+    PSIM_ADAPTER adapter = Ctx->Adapter;
+    BOOLEAN requeue = FALSE;
+    ULONG done = 0;
+
+    InterlockedIncrement(&adapter->Busy);
+    BOOLEAN dpr = SimLock(&Ctx->Lock);
+    if (Ctx->Servicing) {
+        Ctx->Again = TRUE;
+        SimUnlock(&Ctx->Lock, dpr);
+        InterlockedDecrement(&adapter->Busy);
+        return;
+    }
+    Ctx->Servicing = TRUE;
+    for (;;) {
+        SIM_PASS pass = { SimNow(), 0, FALSE, 0, FALSE, NULL };
+        Ctx->Again = FALSE;
+        SimSchedule(Ctx, &pass);
+        SimUnlock(&Ctx->Lock, dpr);
+
+        if (pass.Wake && adapter->DpcThreads > 1)
+            SimWakeBlocked(adapter, Ctx);
+        if (pass.Work != NULL)
+            done += SimCompleteWork(Ctx, pass.Work);
+        if (!pass.Progress && pass.NextDue != 0)
+            SimArmTimer(Ctx, pass.Now, pass.NextDue);
+
+        dpr = SimLock(&Ctx->Lock);
+        if (!pass.Progress && !Ctx->Again)
+            break;
+        if (done >= adapter->Budget) {
+            requeue = TRUE;
+            break;
+        }
+    }
+    Ctx->Servicing = FALSE;
+    SimUnlock(&Ctx->Lock, dpr);
+    if (requeue)
+        KeInsertQueueDpc(&Ctx->Dpc, NULL, NULL);
+    InterlockedDecrement(&adapter->Busy); /* the last touch of the adapter */
+}
+
+/* The context's DPC: DISPATCH_LEVEL, on the context's processor. */
+static VOID SimDpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(SystemArgument1);
+    UNREFERENCED_PARAMETER(SystemArgument2);
+    SimService((PSIM_CONTEXT)DeferredContext);
+}
+
+/* The context's timer: DISPATCH_LEVEL on NDIS' timer thread. The work
+ * belongs on the context's processor. */
+static VOID SimTimer(PVOID SystemSpecific1, PVOID FunctionContext, PVOID SystemSpecific2,
+                     PVOID SystemSpecific3)
+{
+    UNREFERENCED_PARAMETER(SystemSpecific1);
+    UNREFERENCED_PARAMETER(SystemSpecific2);
+    UNREFERENCED_PARAMETER(SystemSpecific3);
+    KeInsertQueueDpc(&((PSIM_CONTEXT)FunctionContext)->Dpc, NULL, NULL);
+}
+
+/* ---- MiniportCoSendNetBufferLists ------------------------------------------------------ */
+
+/*
+ * Sends on a VC. IRQL <= DISPATCH_LEVEL. On entry sim owns every NBL of the
+ * chain; each comes back exactly once through
+ * NdisMCoSendNetBufferListsComplete: at once (at this IRQL) when the adapter
+ * or the VC takes no sends, else as the model at the top of the file says.
+ * SendFlags is not needed: sim asks KeGetCurrentIrql() itself.
+ */
+static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_LIST NetBufferLists,
+                                    ULONG SendFlags)
+{
+    PSIM_VC vc = (PSIM_VC)MiniportVcContext;
+    PSIM_ADAPTER adapter = vc->Adapter;
+    PSIM_CONTEXT ctx = vc->Ctx;
+    UNREFERENCED_PARAMETER(SendFlags);
+
+    /* Link the chain through sim's own field; the status is final from here. */
+    ULONG64 now = adapter->Latency != 0 ? SimNow() : 0;
+    PNET_BUFFER_LIST last = NULL;
+    ULONG count = 0;
+    for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl != NULL; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
+        SimSetNext(nbl, NET_BUFFER_LIST_NEXT_NBL(nbl));
+        SimSetTime(nbl, now);
+        NET_BUFFER_LIST_STATUS(nbl) = vc->MaxSduSize != 0 && SimLength(nbl) > vc->MaxSduSize
+                                          ? NDIS_STATUS_INVALID_LENGTH
+                                          : NDIS_STATUS_SUCCESS;
+        last = nbl;
+        count++;
+    }
+    if (count == 0)
+        return;
+
+    /* Counted before the state is read, so that a pause either sees these
+     * or is seen (SimPause). */
+    SimNoteMax(&adapter->MaxOutstanding,
+               InterlockedExchangeAdd(&adapter->Outstanding, (LONG)count) + (LONG)count);
+    NDIS_STATUS refuse = NDIS_STATUS_SUCCESS;
+    BOOLEAN service = FALSE, kick = FALSE;
+    if (SimRead(&adapter->State) != SimAdapterRunning) {
+        refuse = NDIS_STATUS_PAUSED;
+    } else {
+        BOOLEAN dpr = SimLock(&ctx->Lock);
+        if (vc->State != SimVcActive) {
+            refuse = vc->State == SimVcClosing ? NDIS_STATUS_CLOSING : NDIS_STATUS_VC_NOT_ACTIVATED;
+        } else {
+            if (adapter->FailEvery != 0) {
+                ULONG64 n = (ULONG64)InterlockedExchangeAdd64(&adapter->FailCounter, count);
+                for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl != NULL; nbl = SimNext(nbl))
+                    if (++n % adapter->FailEvery == 0 &&
+                        NET_BUFFER_LIST_STATUS(nbl) == NDIS_STATUS_SUCCESS)
+                        NET_BUFFER_LIST_STATUS(nbl) = adapter->FailStatus;
+            }
+            BOOLEAN wasEmpty = vc->Wait.Count == 0;
+            SimQueueAppend(&vc->Wait, NetBufferLists, last, count);
+            SimListAdd(&ctx->WaitList, &vc->WaitLink);
+            ctx->Waiting += count;
+            ctx->Accepted += count;
+            vc->Pending += count;
+            if (ctx->Servicing)
+                ctx->Again = TRUE;
+            else if (adapter->Inline)
+                service = TRUE;
+            else
+                /* Behind other waiting NBLs these cannot move before them,
+                 * and whatever holds those up will run the scheduler. */
+                kick = wasEmpty;
+        }
+        SimUnlock(&ctx->Lock, dpr);
+    }
+
+    if (refuse != NDIS_STATUS_SUCCESS) {
+        SimRefuse(vc, NetBufferLists, refuse);
+        SimSendsDone(adapter, count);
+    } else if (service) {
+        SimService(ctx);
+    } else if (kick) {
+        KeInsertQueueDpc(&ctx->Dpc, NULL, NULL); /* FALSE: queued already, fine */
+    }
+}
+
+/* ---- calls ------------------------------------------------------------------------------ */
+
+/*
+ * A call sim accepts: point-to-point, sending and receiving, with no
+ * call-manager- or media-specific data. NDIS_STATUS_NOT_SUPPORTED for a
+ * kind of call sim does not offer, NDIS_STATUS_INVALID_DATA for parameters
+ * it cannot honour. On success, the two flow-spec fields sim honours.
+ */
+static NDIS_STATUS SimCheckCall(PCO_CALL_PARAMETERS CallParameters, PULONG MaxSduSize,
+                                PULONG PeakBandwidth)
+{
+    if (CallParameters == NULL || CallParameters->CallMgrParameters == NULL ||
+        CallParameters->MediaParameters == NULL ||
+        (CallParameters->Flags & (PERMANENT_VC | BROADCAST_VC | MULTIPOINT_VC)) != 0)
+        return NDIS_STATUS_NOT_SUPPORTED;
+    PCO_CALL_MANAGER_PARAMETERS cm = CallParameters->CallMgrParameters;
+    PCO_MEDIA_PARAMETERS media = CallParameters->MediaParameters;
+    if (cm->CallMgrSpecific.Length != 0 || media->MediaSpecific.Length != 0 ||
+        (media->Flags & (TRANSMIT_VC | RECEIVE_VC)) != (TRANSMIT_VC | RECEIVE_VC))
+        return NDIS_STATUS_INVALID_DATA;
+    *MaxSduSize = cm->Transmit.MaxSduSize;
+    *PeakBandwidth = cm->Transmit.PeakBandwidth == QOS_NOT_SPECIFIED ? 0 : cm->Transmit.PeakBandwidth;
+    return NDIS_STATUS_SUCCESS;
+}
+
+/*
+ * CmMakeCall: IRQL <= DISPATCH_LEVEL. sim has no far end, so it answers at
+ * once: activated and SUCCESS, or a failure. The parameters are the
+ * client's; sim keeps copies of the fields it uses.
+ */
+static NDIS_STATUS SimCmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
+                                 NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
+{
+    PSIM_VC vc = (PSIM_VC)CallMgrVcContext;
+    PSIM_CONTEXT ctx = vc->Ctx;
+    if (CallMgrPartyContext != NULL)
+        *CallMgrPartyContext = NULL;
+    if (NdisPartyHandle != NULL)
+        return NDIS_STATUS_NOT_SUPPORTED;
+    ULONG maxSdu = 0, peak = 0;
+    NDIS_STATUS status = SimCheckCall(CallParameters, &maxSdu, &peak);
+    if (status != NDIS_STATUS_SUCCESS)
+        return status;
+
+    BOOLEAN dpr = SimLock(&ctx->Lock);
+    if (vc->State != SimVcIdle) {
+        SimUnlock(&ctx->Lock, dpr);
+        return NDIS_STATUS_CALL_ACTIVE;
+    }
+    vc->MaxSduSize = maxSdu;
+    vc->PeakBandwidth = peak;
+    vc->Tat = 0;
+    /* Each call starts its VC's reorder sequence afresh. */
+    vc->Rng = ((ULONG64)vc->Adapter->Seed << 32) ^ vc->Number;
+    vc->State = SimVcActive;
+    SimUnlock(&ctx->Lock, dpr);
+
+    status = NdisMCmActivateVc(vc->NdisVcHandle, CallParameters);
+    if (status != NDIS_STATUS_SUCCESS) {
+        dpr = SimLock(&ctx->Lock);
+        vc->State = SimVcIdle;
+        SimUnlock(&ctx->Lock, dpr);
+    }
+    return status;
+}
+
+/*
+ * CmCloseCall: IRQL <= DISPATCH_LEVEL. No new sends from here on. With
+ * nothing outstanding the VC is deactivated and the close is done; else
+ * everything of the VC completes at once, without waiting for time, and
+ * whoever completes the last NBL deactivates the VC and completes the
+ * close (SimCompleteWork): PENDING.
+ */
+static NDIS_STATUS SimCmCloseCall(NDIS_HANDLE CallMgrVcContext, NDIS_HANDLE CallMgrPartyContext,
+                                  PVOID CloseData, UINT Size)
+{
+    PSIM_VC vc = (PSIM_VC)CallMgrVcContext;
+    PSIM_CONTEXT ctx = vc->Ctx;
+    NDIS_STATUS status;
+    UNREFERENCED_PARAMETER(CallMgrPartyContext);
+    UNREFERENCED_PARAMETER(CloseData);
+    UNREFERENCED_PARAMETER(Size);
+
+    BOOLEAN dpr = SimLock(&ctx->Lock);
+    if (vc->State == SimVcClosing) {
+        status = NDIS_STATUS_CLOSING;
+    } else if (vc->State != SimVcActive) {
+        status = NDIS_STATUS_FAILURE;
+    } else if (vc->Pending != 0) {
+        /* The DPC queued below drains the VC, a partial reorder window
+         * included. */
+        vc->State = SimVcClosing;
+        status = NDIS_STATUS_PENDING;
+    } else {
+        vc->State = SimVcIdle;
+        status = NDIS_STATUS_SUCCESS;
+    }
+    SimUnlock(&ctx->Lock, dpr);
+
+    if (status == NDIS_STATUS_SUCCESS)
+        NdisMCmDeactivateVc(vc->NdisVcHandle);
+    else if (status == NDIS_STATUS_PENDING)
+        KeInsertQueueDpc(&ctx->Dpc, NULL, NULL);
+    return status;
+}
+
+/*
+ * MiniportCoActivateVc / MiniportCoDeactivateVc: IRQL <= DISPATCH_LEVEL.
+ * NDIS does not call these for an MCM, which activates its VCs itself;
+ * they answer what activation would mean to sim.
+ */
+static NDIS_STATUS SimCoActivateVc(NDIS_HANDLE MiniportVcContext, PCO_CALL_PARAMETERS CallParameters)
+{
+    ULONG maxSdu, peak;
+    UNREFERENCED_PARAMETER(MiniportVcContext);
+    return SimCheckCall(CallParameters, &maxSdu, &peak);
+}
+
+static NDIS_STATUS SimCoDeactivateVc(NDIS_HANDLE MiniportVcContext)
+{
+    UNREFERENCED_PARAMETER(MiniportVcContext);
+    return NDIS_STATUS_SUCCESS;
+}
+
+/* ---- VCs ---------------------------------------------------------------------------------- */
+
+/*
+ * CmCreateVc: IRQL <= DISPATCH_LEVEL; cannot pend. The VC belongs to the
+ * next completion context in turn.
+ */
+static NDIS_STATUS SimCmCreateVc(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE NdisVcHandle,
+                                 PNDIS_HANDLE ProtocolVcContext)
+{
+    PSIM_AF af = (PSIM_AF)ProtocolAfContext;
+    PSIM_ADAPTER adapter = af->Adapter;
+    PSIM_VC vc = SimAllocate(adapter->MiniportAdapterHandle, sizeof(*vc), SIM_TAG_VC);
+    if (vc == NULL)
+        return NDIS_STATUS_RESOURCES;
+    vc->Af = af;
+    vc->Adapter = adapter;
+    vc->NdisVcHandle = NdisVcHandle;
+    vc->Number = (ULONG)InterlockedIncrement(&adapter->NextVcNumber) - 1;
+    vc->Ctx = &adapter->Contexts[vc->Number % adapter->DpcThreads];
+    vc->State = SimVcIdle;
+    InitializeListHead(&vc->WaitLink);
+    InitializeListHead(&vc->WireLink);
+    InitializeListHead(&vc->DoneLink);
+
+    BOOLEAN dpr = SimLock(&adapter->Lock);
+    InsertTailList(&af->VcList, &vc->AfLink);
+    SimUnlock(&adapter->Lock, dpr);
+    *ProtocolVcContext = vc;
+    return NDIS_STATUS_SUCCESS;
+}
+
+/* CmDeleteVc: IRQL <= DISPATCH_LEVEL; cannot pend. Refused while a call is
+ * on the VC or a send is outstanding; otherwise the VC is freed. */
+static NDIS_STATUS SimCmDeleteVc(NDIS_HANDLE ProtocolVcContext)
+{
+    PSIM_VC vc = (PSIM_VC)ProtocolVcContext;
+    PSIM_ADAPTER adapter = vc->Adapter;
+
+    BOOLEAN dpr = SimLock(&vc->Ctx->Lock);
+    BOOLEAN busy = vc->State != SimVcIdle || vc->Pending != 0;
+    SimUnlock(&vc->Ctx->Lock, dpr);
+    if (busy)
+        return NDIS_STATUS_NOT_ACCEPTED;
+    dpr = SimLock(&adapter->Lock);
+    RemoveEntryList(&vc->AfLink);
+    SimUnlock(&adapter->Lock, dpr);
+    NdisFreeMemory(vc, 0, 0);
+    return NDIS_STATUS_SUCCESS;
+}
+
+/* ---- address families ---------------------------------------------------------------------- */
+
+/* CmOpenAf: IRQL <= DISPATCH_LEVEL. CallMgrBindingContext is the adapter. */
+static NDIS_STATUS SimCmOpenAf(NDIS_HANDLE CallMgrBindingContext, PCO_ADDRESS_FAMILY AddressFamily,
+                               NDIS_HANDLE NdisAfHandle, PNDIS_HANDLE CallMgrAfContext)
+{
+    PSIM_ADAPTER adapter = (PSIM_ADAPTER)CallMgrBindingContext;
+    if (AddressFamily->AddressFamily != adapter->AddressFamily.AddressFamily ||
+        AddressFamily->MajorVersion != adapter->AddressFamily.MajorVersion)
+        return NDIS_STATUS_FAILURE;
+    PSIM_AF af = SimAllocate(adapter->MiniportAdapterHandle, sizeof(*af), SIM_TAG_AF);
+    if (af == NULL)
+        return NDIS_STATUS_RESOURCES;
+    af->Adapter = adapter;
+    af->NdisAfHandle = NdisAfHandle;
+    InitializeListHead(&af->VcList);
+    BOOLEAN dpr = SimLock(&adapter->Lock);
+    InsertTailList(&adapter->AfList, &af->Link);
+    SimUnlock(&adapter->Lock, dpr);
+    *CallMgrAfContext = af;
+    return NDIS_STATUS_SUCCESS;
+}
+
+/* CmCloseAf: IRQL <= DISPATCH_LEVEL. Refused while VCs remain. While the
+ * halt waits for this client's answer to its notify-close, the SIM_AF
+ * stays until that answer. */
+static NDIS_STATUS SimCmCloseAf(NDIS_HANDLE CallMgrAfContext)
+{
+    PSIM_AF af = (PSIM_AF)CallMgrAfContext;
+    PSIM_ADAPTER adapter = af->Adapter;
+    BOOLEAN dpr = SimLock(&adapter->Lock);
+    if (!IsListEmpty(&af->VcList)) {
+        SimUnlock(&adapter->Lock, dpr);
+        return NDIS_STATUS_NOT_ACCEPTED;
+    }
+    SimListRemove(&af->Link);
+    BOOLEAN keep = af->NotifyPending;
+    af->Closed = TRUE;
+    SimUnlock(&adapter->Lock, dpr);
+    if (!keep)
+        NdisFreeMemory(af, 0, 0);
+    return NDIS_STATUS_SUCCESS;
+}
+
+/* The client answered a notify-close (now, or late): free the SIM_AF if
+ * it closed meanwhile. */
+static VOID SimNotifyAnswered(PSIM_AF Af)
+{
+    PSIM_ADAPTER adapter = Af->Adapter;
+    BOOLEAN dpr = SimLock(&adapter->Lock);
+    Af->NotifyPending = FALSE;
+    BOOLEAN release = Af->Closed;
+    SimUnlock(&adapter->Lock, dpr);
+    if (release)
+        NdisFreeMemory(Af, 0, 0);
+}
+
+/* CmNotifyCloseAfComplete: IRQL <= DISPATCH_LEVEL. */
+static VOID SimCmNotifyCloseAfComplete(NDIS_HANDLE CallMgrAfContext, NDIS_STATUS Status)
+{
+    PSIM_AF af = (PSIM_AF)CallMgrAfContext;
+    PSIM_ADAPTER adapter = af->Adapter;
+    UNREFERENCED_PARAMETER(Status); /* what the client leaves, the halt frees */
+    SimNotifyAnswered(af);
+    NdisSetEvent(&adapter->NotifyCloseDone);
+}
+
+/*
+ * Ask each client that still has the family open to close it, one at a
+ * time, waiting for each answer. PASSIVE_LEVEL, from MiniportHaltEx; NDIS
+ * unbinds clients before it halts, so normally there is none.
+ */
+static VOID SimNotifyCloseAfs(PSIM_ADAPTER Adapter)
+{
+    for (;;) {
+        PSIM_AF af = NULL;
+        NdisAcquireSpinLock(&Adapter->Lock);
+        for (PLIST_ENTRY e = Adapter->AfList.Flink; e != &Adapter->AfList; e = e->Flink) {
+            PSIM_AF x = CONTAINING_RECORD(e, SIM_AF, Link);
+            if (!x->NotifySent) {
+                af = x;
+                af->NotifySent = af->NotifyPending = TRUE;
+                break;
+            }
+        }
+        NdisReleaseSpinLock(&Adapter->Lock);
+        if (af == NULL)
+            return;
+        NdisResetEvent(&Adapter->NotifyCloseDone);
+        /* If it pends, SimCmNotifyCloseAfComplete owns af from here. An
+         * open the client kept stays listed, for SimFreeAdapter. */
+        if (NdisMCmNotifyCloseAddressFamily(af->NdisAfHandle) == NDIS_STATUS_PENDING)
+            NdisWaitEvent(&Adapter->NotifyCloseDone, 0);
+        else
+            SimNotifyAnswered(af);
+    }
+}
+
+/* ---- call manager operations sim does not offer ----------------------------------------------
+ * Every entry of the call manager table is required. sim has no incoming
+ * calls (no SAPs), no parties and no QoS changes, and never calls what the
+ * completions below complete. IRQL <= DISPATCH_LEVEL.
+ */
+
+static NDIS_STATUS SimCmRegisterSap(NDIS_HANDLE CallMgrAfContext, PCO_SAP Sap,
+                                    NDIS_HANDLE NdisSapHandle, PNDIS_HANDLE CallMgrSapContext)
+{
+    UNREFERENCED_PARAMETER(CallMgrAfContext);
+    UNREFERENCED_PARAMETER(Sap);
+    UNREFERENCED_PARAMETER(NdisSapHandle);
+    UNREFERENCED_PARAMETER(CallMgrSapContext);
+    return NDIS_STATUS_NOT_SUPPORTED;
+}
+
+static NDIS_STATUS SimCmDeregisterSap(NDIS_HANDLE CallMgrSapContext)
+{
+    UNREFERENCED_PARAMETER(CallMgrSapContext);
+    return NDIS_STATUS_NOT_SUPPORTED;
+}
+
+static VOID SimCmIncomingCallComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext,
+                                      PCO_CALL_PARAMETERS CallParameters)
+{
+    UNREFERENCED_PARAMETER(Status);
+    UNREFERENCED_PARAMETER(CallMgrVcContext);
+    UNREFERENCED_PARAMETER(CallParameters);
+}
+
+static NDIS_STATUS SimCmAddParty(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
+                                 NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
+{
+    UNREFERENCED_PARAMETER(CallMgrVcContext);
+    UNREFERENCED_PARAMETER(CallParameters);
+    UNREFERENCED_PARAMETER(NdisPartyHandle);
+    UNREFERENCED_PARAMETER(CallMgrPartyContext);
+    return NDIS_STATUS_NOT_SUPPORTED;
+}
+
+static NDIS_STATUS SimCmDropParty(NDIS_HANDLE CallMgrPartyContext, PVOID CloseData, UINT Size)
+{
+    UNREFERENCED_PARAMETER(CallMgrPartyContext);
+    UNREFERENCED_PARAMETER(CloseData);
+    UNREFERENCED_PARAMETER(Size);
+    return NDIS_STATUS_NOT_SUPPORTED;
+}
+
+static VOID SimCmActivateVcComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext,
+                                    PCO_CALL_PARAMETERS CallParameters)
+{
+    UNREFERENCED_PARAMETER(Status);
+    UNREFERENCED_PARAMETER(CallMgrVcContext);
+    UNREFERENCED_PARAMETER(CallParameters);
+}
+
+static VOID SimCmDeactivateVcComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext)
+{
+    UNREFERENCED_PARAMETER(Status);
+    UNREFERENCED_PARAMETER(CallMgrVcContext);
+}
+
+static NDIS_STATUS SimCmModifyCallQoS(NDIS_HANDLE CallMgrVcContext,
+                                      PCO_CALL_PARAMETERS CallParameters)
+{
+    UNREFERENCED_PARAMETER(CallMgrVcContext);
+    UNREFERENCED_PARAMETER(CallParameters);
+    return NDIS_STATUS_NOT_SUPPORTED;
+}
+
+static NDIS_STATUS SimCmOidRequest(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE ProtocolVcContext,
+                                   NDIS_HANDLE ProtocolPartyContext, PNDIS_OID_REQUEST OidRequest)
+{
+    UNREFERENCED_PARAMETER(ProtocolAfContext);
+    UNREFERENCED_PARAMETER(ProtocolVcContext);
+    UNREFERENCED_PARAMETER(ProtocolPartyContext);
+    UNREFERENCED_PARAMETER(OidRequest);
+    return NDIS_STATUS_NOT_SUPPORTED;
+}
+
+static VOID SimCmOidRequestComplete(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE ProtocolVcContext,
+                                    NDIS_HANDLE ProtocolPartyContext, PNDIS_OID_REQUEST OidRequest,
+                                    NDIS_STATUS Status)
+{
+    UNREFERENCED_PARAMETER(ProtocolAfContext);
+    UNREFERENCED_PARAMETER(ProtocolVcContext);
+    UNREFERENCED_PARAMETER(ProtocolPartyContext);
+    UNREFERENCED_PARAMETER(OidRequest);
+    UNREFERENCED_PARAMETER(Status);
+}
+
+/* ---- OID requests --------------------------------------------------------------------------- */
+
+/* Answer the few queries sim knows at once; anything else is
+ * NDIS_STATUS_NOT_SUPPORTED. IRQL <= DISPATCH_LEVEL. */
+static NDIS_STATUS SimHandleOid(PNDIS_OID_REQUEST Request)
+{
+    if (Request->RequestType != NdisRequestQueryInformation &&
+        Request->RequestType != NdisRequestQueryStatistics)
+        return NDIS_STATUS_NOT_SUPPORTED;
+    union {
+        NDIS_MEDIUM Medium;
+        NDIS_CO_LINK_SPEED Speed;
+        ULONG State;
+    } answer;
+    const VOID *data = &answer;
+    ULONG length;
+    switch (Request->DATA.QUERY_INFORMATION.Oid) {
+    case OID_GEN_CO_SUPPORTED_LIST:
+        data = SimSupportedOids;
+        length = sizeof(SimSupportedOids);
+        break;
+    case OID_GEN_CO_MEDIA_SUPPORTED:
+    case OID_GEN_CO_MEDIA_IN_USE:
+        answer.Medium = NdisMediumCoWan;
+        length = sizeof(answer.Medium);
+        break;
+    case OID_GEN_CO_LINK_SPEED:
+        answer.Speed.Outbound = answer.Speed.Inbound = (ULONG)(SIM_LINK_SPEED / 100); /* 100 bit/s */
+        length = sizeof(answer.Speed);
+        break;
+    case OID_GEN_CO_MEDIA_CONNECT_STATUS:
+        answer.State = SIM_MEDIA_STATE_CONNECTED;
+        length = sizeof(answer.State);
+        break;
+    default:
+        return NDIS_STATUS_NOT_SUPPORTED;
+    }
+    if (Request->DATA.QUERY_INFORMATION.InformationBufferLength < length) {
+        Request->DATA.QUERY_INFORMATION.BytesWritten = 0;
+        Request->DATA.QUERY_INFORMATION.BytesNeeded = length;
+        return NDIS_STATUS_BUFFER_TOO_SHORT;
+    }
+    NdisMoveMemory(Request->DATA.QUERY_INFORMATION.InformationBuffer, data, length);
+    Request->DATA.QUERY_INFORMATION.BytesWritten = length;
+    Request->DATA.QUERY_INFORMATION.BytesNeeded = 0;
+    return NDIS_STATUS_SUCCESS;
+}
+
+static NDIS_STATUS SimOidRequest(NDIS_HANDLE MiniportAdapterContext, PNDIS_OID_REQUEST OidRequest)
+{
+    UNREFERENCED_PARAMETER(MiniportAdapterContext);
+    return SimHandleOid(OidRequest);
+}
+
+static NDIS_STATUS SimCoOidRequest(NDIS_HANDLE MiniportAdapterContext, NDIS_HANDLE MiniportVcContext,
+                                   PNDIS_OID_REQUEST OidRequest)
+{
+    UNREFERENCED_PARAMETER(MiniportAdapterContext);
+    UNREFERENCED_PARAMETER(MiniportVcContext);
+    return SimHandleOid(OidRequest);
+}
+
+/* Every request is answered at once: there is never one to cancel. */
+static VOID SimCancelOidRequest(NDIS_HANDLE MiniportAdapterContext, PVOID RequestId)
+{
+    UNREFERENCED_PARAMETER(MiniportAdapterContext);
+    UNREFERENCED_PARAMETER(RequestId);
+}
+
+/* ---- parameters ------------------------------------------------------------------------------ */
+
+/*
+ * An integer parameter within [Min, Max], or Default when it is missing. A
+ * value that is not a number or is out of range is reported and Default
+ * kept. PASSIVE_LEVEL.
+ */
+static ULONG SimReadUlong(NDIS_HANDLE Configuration, PCWSTR Name, ULONG Default, ULONG Min,
+                          ULONG Max)
+{
+    NDIS_STRING keyword;
+    NdisInitUnicodeString(&keyword, Name);
+    NDIS_STATUS status;
+    PNDIS_CONFIGURATION_PARAMETER value = NULL;
+    NdisReadConfiguration(&status, &value, Configuration, &keyword, NdisParameterInteger);
+    if (status != NDIS_STATUS_SUCCESS || value == NULL) {
+        /* Missing, or there but not a number: the string form tells which. */
+        NdisReadConfiguration(&status, &value, Configuration, &keyword, NdisParameterString);
+        if (status == NDIS_STATUS_SUCCESS && value != NULL)
+            DbgPrint("%wZ=%wZ is not a number (decimal, or hex with 0x); sim keeps %lu",
+                     &keyword, &value->ParameterData.StringData, Default);
+        return Default;
+    }
+    ULONG v = value->ParameterData.IntegerData;
+    if (v < Min || v > Max) {
+        DbgPrint("%wZ=%lu is out of range (%lu..%lu); sim keeps %lu", &keyword, v, Min, Max,
+                 Default);
+        return Default;
+    }
+    return v;
+}
+
+/* Read sim's parameters into the adapter. PASSIVE_LEVEL. */
+static VOID SimReadConfiguration(PSIM_ADAPTER Adapter)
+{
+    ULONG cpus = KeQueryActiveProcessorCount(NULL);
+    Adapter->QueueDepth = SIM_QUEUE_DEFAULT;
+    Adapter->DpcThreads = 1;
+    Adapter->FailStatus = NDIS_STATUS_FAILURE;
+    Adapter->Seed = 1;
+
+    NDIS_CONFIGURATION_OBJECT object;
+    NdisZeroMemory(&object, sizeof(object));
+    object.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
+    object.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
+    object.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
+    object.NdisHandle = Adapter->MiniportAdapterHandle;
+    NDIS_HANDLE config = NULL;
+    if (NdisOpenConfigurationEx(&object, &config) == NDIS_STATUS_SUCCESS) {
+        Adapter->QueueDepth = SimReadUlong(config, L"SimQueue", SIM_QUEUE_DEFAULT, 1, SIM_QUEUE_MAX);
+        Adapter->DpcThreads = SimReadUlong(config, L"SimDpcThreads", 1, 1, cpus);
+        Adapter->Inline = SimReadUlong(config, L"SimInline", 0, 0, 1) != 0;
+        Adapter->Reorder = SimReadUlong(config, L"SimReorder", 0, 0, SIM_REORDER_MAX);
+        Adapter->Batch = SimReadUlong(config, L"SimBatch", 0, 0, 0xFFFFFFFFUL);
+        Adapter->FailEvery = SimReadUlong(config, L"SimFailEvery", 0, 0, 0xFFFFFFFFUL);
+        Adapter->FailStatus = (NDIS_STATUS)SimReadUlong(config, L"SimFailStatus",
+                                                        (ULONG)NDIS_STATUS_FAILURE, 1, 0xFFFFFFFFUL);
+        if (Adapter->FailStatus == NDIS_STATUS_PENDING) {
+            DbgPrint("SimFailStatus=0x%lx is NDIS_STATUS_PENDING, which is never a final status; "
+                     "sim keeps 0x%lx", (ULONG)NDIS_STATUS_PENDING, (ULONG)NDIS_STATUS_FAILURE);
+            Adapter->FailStatus = NDIS_STATUS_FAILURE;
+        }
+        Adapter->Latency =
+            (ULONG64)SimReadUlong(config, L"SimLatencyUs", 0, 0, 0xFFFFFFFFUL) * SIM_TICKS_PER_US;
+        Adapter->EarlyComplete = SimReadUlong(config, L"SimEarlyComplete", 0, 0, 1) != 0;
+        Adapter->Seed = SimReadUlong(config, L"SimSeed", 1, 0, 0xFFFFFFFFUL);
+        NdisCloseConfiguration(config);
+    }
+    Adapter->Budget = 4 * Adapter->QueueDepth > SIM_BUDGET_MIN ? 4 * Adapter->QueueDepth
+                                                                : SIM_BUDGET_MIN;
+    Adapter->AddressFamily.AddressFamily = CO_ADDRESS_FAMILY_PPP;
+    Adapter->AddressFamily.MajorVersion = 1;
+    Adapter->AddressFamily.MinorVersion = 0;
+}
+
+/* ---- adapter life cycle ----------------------------------------------------------------------- */
+
+/* Free an adapter and all it holds. PASSIVE_LEVEL, when nothing of it runs
+ * any more (no send, DPC, timer callback or scheduler). */
+static VOID SimFreeAdapter(PSIM_ADAPTER Adapter)
+{
+    while (!IsListEmpty(&Adapter->AfList)) {
+        PSIM_AF af = CONTAINING_RECORD(RemoveHeadList(&Adapter->AfList), SIM_AF, Link);
+        while (!IsListEmpty(&af->VcList)) {
+            DbgPrint("halt: a VC was never deleted; sim frees it");
+            NdisFreeMemory(CONTAINING_RECORD(RemoveHeadList(&af->VcList), SIM_VC, AfLink), 0, 0);
+        }
+        DbgPrint("halt: an address family was never closed; sim frees it");
+        NdisFreeMemory(af, 0, 0);
+    }
+    if (Adapter->Contexts != NULL) {
+        for (ULONG i = 0; i < Adapter->DpcThreads; i++) {
+            PSIM_CONTEXT ctx = &Adapter->Contexts[i];
+            if (ctx->Timer != NULL)
+                NdisFreeTimerObject(ctx->Timer);
+            if (ctx->Heap != NULL)
+                NdisFreeMemory(ctx->Heap, 0, 0);
+            if (ctx->Window != NULL)
+                NdisFreeMemory(ctx->Window, 0, 0);
+            NdisFreeSpinLock(&ctx->Lock);
+        }
+        NdisFreeMemory(Adapter->Contexts, 0, 0);
+    }
+    NdisFreeSpinLock(&Adapter->Lock);
+    NdisFreeMemory(Adapter, 0, 0);
+}
+
+/* The completion contexts: lock, lists, DPC on their processor, timer and
+ * the scratch the mode needs. PASSIVE_LEVEL. */
+static NDIS_STATUS SimAllocateContexts(PSIM_ADAPTER Adapter)
+{
+    NDIS_HANDLE h = Adapter->MiniportAdapterHandle;
+    Adapter->Contexts = SimAllocate(h, (SIZE_T)Adapter->DpcThreads * sizeof(SIM_CONTEXT),
+                                    SIM_TAG_CONTEXT);
+    if (Adapter->Contexts == NULL)
+        return NDIS_STATUS_RESOURCES;
+    for (ULONG i = 0; i < Adapter->DpcThreads; i++) {
+        PSIM_CONTEXT ctx = &Adapter->Contexts[i];
+        ctx->Adapter = Adapter;
+        NdisAllocateSpinLock(&ctx->Lock);
+        InitializeListHead(&ctx->WaitList);
+        InitializeListHead(&ctx->WireList);
+        InitializeListHead(&ctx->DoneList);
+        KeInitializeDpc(&ctx->Dpc, SimDpc, ctx);
+        KeSetTargetProcessorDpc(&ctx->Dpc, (CCHAR)i);
+
+        NDIS_TIMER_CHARACTERISTICS timer;
+        NdisZeroMemory(&timer, sizeof(timer));
+        timer.Header.Type = NDIS_OBJECT_TYPE_TIMER_CHARACTERISTICS;
+        timer.Header.Revision = NDIS_TIMER_CHARACTERISTICS_REVISION_1;
+        timer.Header.Size = NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1;
+        timer.AllocationTag = SIM_TAG_TIMER;
+        timer.TimerFunction = SimTimer;
+        timer.FunctionContext = ctx;
+        if (NdisAllocateTimerObject(h, &timer, &ctx->Timer) != NDIS_STATUS_SUCCESS) {
+            ctx->Timer = NULL;
+            return NDIS_STATUS_RESOURCES;
+        }
+        if (Adapter->EarlyComplete) {
+            ctx->Heap = SimAllocate(h, (SIZE_T)Adapter->QueueDepth * sizeof(ULONG64), SIM_TAG_CONTEXT);
+            if (ctx->Heap == NULL)
+                return NDIS_STATUS_RESOURCES;
+        }
+        if (Adapter->Reorder > 1) {
+            ctx->Window = SimAllocate(h, (SIZE_T)Adapter->Reorder * sizeof(PNET_BUFFER_LIST),
+                                      SIM_TAG_CONTEXT);
+            if (ctx->Window == NULL)
+                return NDIS_STATUS_RESOURCES;
+        }
+    }
+    return NDIS_STATUS_SUCCESS;
+}
+
+/* Tell NDIS what the adapter is. PASSIVE_LEVEL, from MiniportInitializeEx. */
+static NDIS_STATUS SimSetAttributes(PSIM_ADAPTER Adapter)
+{
+    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES registration;
+    NdisZeroMemory(&registration, sizeof(registration));
+    registration.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
+    registration.Header.Revision = NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
+    registration.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
+    registration.MiniportAdapterContext = Adapter;
+    registration.AttributeFlags = NDIS_MINIPORT_ATTRIBUTES_SURPRISE_REMOVE_OK;
+    registration.InterfaceType = NdisInterfaceInternal;
+    NDIS_STATUS status = NdisMSetMiniportAttributes(
+        Adapter->MiniportAdapterHandle, (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&registration);
+    if (status != NDIS_STATUS_SUCCESS)
+        return status;
+
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES general;
+    NdisZeroMemory(&general, sizeof(general));
+    general.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES;
+    general.Header.Revision = NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1;
+    general.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1;
+    general.MediaType = NdisMediumCoWan;
+    general.PhysicalMediumType = NdisPhysicalMediumUnspecified;
+    general.MtuSize = SIM_MTU;
+    general.MaxXmitLinkSpeed = general.XmitLinkSpeed = SIM_LINK_SPEED;
+    general.MaxRcvLinkSpeed = general.RcvLinkSpeed = SIM_LINK_SPEED;
+    general.MediaConnectState = MediaConnectStateConnected;
+    general.MediaDuplexState = MediaDuplexStateFull;
+    general.AccessType = NET_IF_ACCESS_POINT_TO_POINT;
+    general.DirectionType = NET_IF_DIRECTION_SENDRECEIVE;
+    general.ConnectionType = NET_IF_CONNECTION_DEDICATED;
+    general.IfType = IF_TYPE_OTHER;
+    general.IfConnectorPresent = FALSE;
+    general.SupportedPauseFunctions = NdisPauseFunctionsUnsupported;
+    general.SupportedOidList = SimSupportedOids;
+    general.SupportedOidListLength = sizeof(SimSupportedOids);
+    return NdisMSetMiniportAttributes(Adapter->MiniportAdapterHandle,
+                                      (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&general);
+}
+
+/*
+ * MiniportInitializeEx: PASSIVE_LEVEL; cannot pend. On success the adapter
+ * is Paused and its address family registered; on failure sim has freed
+ * what it allocated.
+ */
+static NDIS_STATUS SimInitializeEx(NDIS_HANDLE NdisMiniportHandle, NDIS_HANDLE MiniportDriverContext,
+                                   PNDIS_MINIPORT_INIT_PARAMETERS MiniportInitParameters)
+{
+    UNREFERENCED_PARAMETER(MiniportDriverContext);
+    UNREFERENCED_PARAMETER(MiniportInitParameters);
+
+    PSIM_ADAPTER adapter = SimAllocate(NdisMiniportHandle, sizeof(*adapter), SIM_TAG_ADAPTER);
+    if (adapter == NULL)
+        return NDIS_STATUS_RESOURCES;
+    adapter->MiniportAdapterHandle = NdisMiniportHandle;
+    adapter->State = SimAdapterPaused;
+    NdisAllocateSpinLock(&adapter->Lock);
+    InitializeListHead(&adapter->AfList);
+    NdisInitializeEvent(&adapter->NotifyCloseDone);
+    SimReadConfiguration(adapter);
+
+    NDIS_STATUS status = SimSetAttributes(adapter);
+    if (status == NDIS_STATUS_SUCCESS)
+        status = SimAllocateContexts(adapter);
+    /* Last: clients may hear of the family as soon as it is registered. */
+    if (status == NDIS_STATUS_SUCCESS)
+        status = NdisMCmRegisterAddressFamilyEx(NdisMiniportHandle, &adapter->AddressFamily);
+    if (status != NDIS_STATUS_SUCCESS)
+        SimFreeAdapter(adapter);
+    return status;
+}
+
+/* Wait until no DPC, timer-queued DPC or scheduler of the adapter runs.
+ * PASSIVE_LEVEL. */
+static VOID SimQuiesce(PSIM_ADAPTER Adapter)
+{
+    KeFlushQueuedDpcs();
+    while (SimRead(&Adapter->Busy) != 0)
+        NdisMSleep(100);
+}
+
+/*
+ * MiniportHaltEx: PASSIVE_LEVEL. NDIS paused the adapter first, so every
+ * send is completed. Clients still holding the family are asked to close
+ * it; then sim stops its timers, waits for its DPCs and frees everything.
+ */
+static VOID SimHaltEx(NDIS_HANDLE MiniportAdapterContext, NDIS_HALT_ACTION HaltAction)
+{
+    PSIM_ADAPTER adapter = (PSIM_ADAPTER)MiniportAdapterContext;
+    UNREFERENCED_PARAMETER(HaltAction);
+
+    SimNotifyCloseAfs(adapter);
+    /* Paused, the scheduler sets no timer; one set before may still fire
+     * and queue a DPC, which then finds nothing to do. */
+    SimQuiesce(adapter);
+    for (ULONG i = 0; i < adapter->DpcThreads; i++) {
+        NdisFreeTimerObject(adapter->Contexts[i].Timer);
+        adapter->Contexts[i].Timer = NULL;
+    }
+    SimQuiesce(adapter);
+
+    ULONG64 accepted = 0, completed = 0, failed = 0;
+    ULONG maxTx = 0;
+    for (ULONG i = 0; i < adapter->DpcThreads; i++) {
+        PSIM_CONTEXT ctx = &adapter->Contexts[i];
+        NdisAcquireSpinLock(&ctx->Lock);
+        accepted += ctx->Accepted;
+        completed += ctx->Completed;
+        failed += ctx->Failed;
+        if (ctx->MaxTxQueue > maxTx)
+            maxTx = ctx->MaxTxQueue;
+        NdisReleaseSpinLock(&ctx->Lock);
+    }
+    DbgPrint("halt: accepted %llu, completed %llu, failed %llu, max queue depth %ld "
+             "(most in the TX queue %lu of %lu)",
+             (unsigned long long)accepted, (unsigned long long)completed,
+             (unsigned long long)failed, SimRead(&adapter->MaxOutstanding), maxTx, adapter->QueueDepth);
+    SimFreeAdapter(adapter);
+}
+
+/*
+ * MiniportPause: PASSIVE_LEVEL. Sends are refused from now on, and what sim
+ * holds completes at once, without waiting for time: SUCCESS when nothing
+ * is left, else PENDING and NdisMPauseComplete from whoever completes the
+ * last NBL (SimSendsDone).
+ */
+static NDIS_STATUS SimPause(NDIS_HANDLE MiniportAdapterContext,
+                            PNDIS_MINIPORT_PAUSE_PARAMETERS MiniportPauseParameters)
+{
+    PSIM_ADAPTER adapter = (PSIM_ADAPTER)MiniportAdapterContext;
+    UNREFERENCED_PARAMETER(MiniportPauseParameters);
+
+    InterlockedExchange(&adapter->State, SimAdapterPausing);
+    for (ULONG i = 0; i < adapter->DpcThreads; i++)
+        KeInsertQueueDpc(&adapter->Contexts[i].Dpc, NULL, NULL);
+    /* A sender counts itself before it reads the state, and the last
+     * completer reads the state after it counts down: one of us sees the
+     * other, and the compare-exchange lets one of us finish. */
+    if (SimRead(&adapter->Outstanding) == 0 &&
+        InterlockedCompareExchange(&adapter->State, SimAdapterPaused, SimAdapterPausing) ==
+            SimAdapterPausing)
+        return NDIS_STATUS_SUCCESS;
+    return NDIS_STATUS_PENDING;
+}
+
+/* MiniportRestart: PASSIVE_LEVEL. Sends are accepted again. */
+static NDIS_STATUS SimRestart(NDIS_HANDLE MiniportAdapterContext,
+                              PNDIS_MINIPORT_RESTART_PARAMETERS MiniportRestartParameters)
+{
+    PSIM_ADAPTER adapter = (PSIM_ADAPTER)MiniportAdapterContext;
+    UNREFERENCED_PARAMETER(MiniportRestartParameters);
+    InterlockedExchange(&adapter->State, SimAdapterRunning);
+    return NDIS_STATUS_SUCCESS;
+}
+
+/* No device: nothing to do on PnP events or at shutdown. */
+static VOID SimDevicePnPEventNotify(NDIS_HANDLE MiniportAdapterContext,
+                                    PNET_DEVICE_PNP_EVENT NetDevicePnPEvent)
+{
+    UNREFERENCED_PARAMETER(MiniportAdapterContext);
+    UNREFERENCED_PARAMETER(NetDevicePnPEvent);
+}
+
+static VOID SimShutdownEx(NDIS_HANDLE MiniportAdapterContext, NDIS_SHUTDOWN_ACTION ShutdownAction)
+{
+    UNREFERENCED_PARAMETER(MiniportAdapterContext);
+    UNREFERENCED_PARAMETER(ShutdownAction);
+}
+
+/* ---- driver life cycle ----------------------------------------------------------------------- */
+
+/*
+ * MiniportSetOptions: PASSIVE_LEVEL, inside NdisMRegisterMiniportDriver.
+ * Registers the CoNDIS miniport table and the call manager table.
+ */
+static NDIS_STATUS SimSetOptions(NDIS_HANDLE NdisDriverHandle, NDIS_HANDLE DriverContext)
+{
+    UNREFERENCED_PARAMETER(DriverContext);
+
+    NDIS_MINIPORT_CO_CHARACTERISTICS co;
+    NdisZeroMemory(&co, sizeof(co));
+    co.Header.Type = NDIS_OBJECT_TYPE_CO_MINIPORT_CHARACTERISTICS;
+    co.Header.Revision = NDIS_MINIPORT_CO_CHARACTERISTICS_REVISION_1;
+    co.Header.Size = NDIS_SIZEOF_MINIPORT_CO_CHARACTERISTICS_REVISION_1;
+    /* CoCreateVc/CoDeleteVc stay NULL: an MCM's VCs come and go through its
+     * call manager handlers. */
+    co.CoActivateVcHandler = SimCoActivateVc;
+    co.CoDeactivateVcHandler = SimCoDeactivateVc;
+    co.CoSendNetBufferListsHandler = SimCoSendNetBufferLists;
+    co.CoOidRequestHandler = SimCoOidRequest;
+    NDIS_STATUS status = NdisSetOptionalHandlers(NdisDriverHandle, (PNDIS_DRIVER_OPTIONAL_HANDLERS)&co);
+    if (status != NDIS_STATUS_SUCCESS)
+        return status;
+
+    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS cm;
+    NdisZeroMemory(&cm, sizeof(cm));
+    cm.Header.Type = NDIS_OBJECT_TYPE_CO_CALL_MANAGER_OPTIONAL_HANDLERS;
+    cm.Header.Revision = NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS_REVISION_1;
+    cm.Header.Size = NDIS_SIZEOF_CO_CALL_MANAGER_OPTIONAL_HANDLERS_REVISION_1;
+    cm.CmCreateVcHandler = SimCmCreateVc;
+    cm.CmDeleteVcHandler = SimCmDeleteVc;
+    cm.CmOpenAfHandler = SimCmOpenAf;
+    cm.CmCloseAfHandler = SimCmCloseAf;
+    cm.CmRegisterSapHandler = SimCmRegisterSap;
+    cm.CmDeregisterSapHandler = SimCmDeregisterSap;
+    cm.CmMakeCallHandler = SimCmMakeCall;
+    cm.CmCloseCallHandler = SimCmCloseCall;
+    cm.CmIncomingCallCompleteHandler = SimCmIncomingCallComplete;
+    cm.CmAddPartyHandler = SimCmAddParty;
+    cm.CmDropPartyHandler = SimCmDropParty;
+    cm.CmActivateVcCompleteHandler = SimCmActivateVcComplete;
+    cm.CmDeactivateVcCompleteHandler = SimCmDeactivateVcComplete;
+    cm.CmModifyCallQoSHandler = SimCmModifyCallQoS;
+    cm.CmOidRequestHandler = SimCmOidRequest;
+    cm.CmOidRequestCompleteHandler = SimCmOidRequestComplete;
+    cm.CmNotifyCloseAfCompleteHandler = SimCmNotifyCloseAfComplete;
+    return NdisSetOptionalHandlers(NdisDriverHandle, (PNDIS_DRIVER_OPTIONAL_HANDLERS)&cm);
+}
+
+/* MiniportDriverUnload: PASSIVE_LEVEL, after every adapter is halted. */
+static VOID SimDriverUnload(PDRIVER_OBJECT DriverObject)
+{
+    UNREFERENCED_PARAMETER(DriverObject);
+    NdisMDeregisterMiniportDriver(SimDriverHandle);
+    SimDriverHandle = NULL;
+}
+
+/*
+ * DriverEntry: PASSIVE_LEVEL. Registers sim as an NDIS 6.0 miniport; its
+ * SetOptions handler makes it a CoNDIS miniport call manager. It never
+ * indicates receives, so it has no ReturnNetBufferLists handler, and no
+ * connectionless send path.
+ */
+NTSTATUS SimDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS characteristics;
+    NdisZeroMemory(&characteristics, sizeof(characteristics));
+    characteristics.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS;
+    characteristics.Header.Revision = NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1;
+    characteristics.Header.Size = NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1;
+    characteristics.MajorNdisVersion = NDIS_MINIPORT_MAJOR_VERSION;
+    characteristics.MinorNdisVersion = NDIS_MINIPORT_MINOR_VERSION;
+    characteristics.MajorDriverVersion = SIM_DRIVER_MAJOR_VERSION;
+    characteristics.MinorDriverVersion = SIM_DRIVER_MINOR_VERSION;
+    characteristics.SetOptionsHandler = SimSetOptions;
+    characteristics.InitializeHandlerEx = SimInitializeEx;
+    characteristics.HaltHandlerEx = SimHaltEx;
+    characteristics.UnloadHandler = SimDriverUnload;
+    characteristics.PauseHandler = SimPause;
+    characteristics.RestartHandler = SimRestart;
+    characteristics.OidRequestHandler = SimOidRequest;
+    characteristics.DevicePnPEventNotifyHandler = SimDevicePnPEventNotify;
+    characteristics.ShutdownHandlerEx = SimShutdownEx;
+    characteristics.CancelOidRequestHandler = SimCancelOidRequest;
+    return NdisMRegisterMiniportDriver(DriverObject, RegistryPath, NULL, &characteristics,
+                                       &SimDriverHandle);
+}

@@ -163,7 +163,7 @@ NDIS_STATUS NdisClCloseCall(NDIS_HANDLE NdisVcHandle, NDIS_HANDLE NdisPartyHandl
     uint32_t f = vc->vc_flags;
     if ((f & CN_VC_CALL) && !(f & CN_VC_CLOSING))
         vc->vc_flags |= CN_VC_CLOSING; /* from here on, sends get NDIS_STATUS_CLOSING */
-    long inflight = atomic_load(&vc->vc_inflight);
+    long inflight = atomic_load(&vc->vc_unreturned);
     cn_spin_unlock(&vc->vc_lock);
     if (f & CN_VC_CLOSING)
         return NDIS_STATUS_CLOSING;

@@ -204,6 +204,11 @@ struct cn_vc {
     bool vc_draining;                 /* a thread is submitting the queue */
     struct cn_nbl *vc_q_head, *vc_q_tail; /* chains waiting to be submitted */
     _Atomic long vc_inflight;         /* NBLs submitted, not yet returned */
+    /* NBLs submitted and not yet handed to the protocol's completion
+     * handler. Unlike vc_inflight, which drops only once that handler has
+     * returned, this is what the protocol itself can know is outstanding:
+     * NdisClCloseCall's VC-2 check reads it. */
+    _Atomic long vc_unreturned;
     MINIPORT_CO_SEND_NET_BUFFER_LISTS *vc_mp_send;
     NDIS_HANDLE vc_mp_context;        /* MiniportVcContext (the MCM's VC context) */
     PROTOCOL_CO_SEND_NET_BUFFER_LISTS_COMPLETE *vc_send_complete;

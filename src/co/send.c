@@ -167,6 +167,7 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
         return;
     }
     atomic_fetch_add_explicit(&vc->vc_inflight, (long)n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vc->vc_unreturned, (long)n, memory_order_relaxed);
     atomic_fetch_add_explicit(&vc->vc_rec->r_sent, n, memory_order_relaxed);
     atomic_fetch_add_explicit(&vc->vc_rec->r_sent_bytes, bytes, memory_order_relaxed);
 
@@ -229,6 +230,9 @@ static inline void complete_run(struct cn_vc *vc, PNET_BUFFER_LIST head, unsigne
     /* The VC cannot be deleted while these sends are outstanding, so its
      * handle read here names this VC, not a later one in the same memory. */
     uintptr_t h = (uintptr_t)vc->vc_handle;
+    /* The protocol owns these from the call on: it may close the call
+     * inside its handler, or from a thread the handler wakes. */
+    atomic_fetch_sub_explicit(&vc->vc_unreturned, (long)n, memory_order_relaxed);
     CN_CALL(vc->vc_client_name, vc->vc_send_complete(vc->vc_client_context, head, flags));
     /* Only now are these sends no longer outstanding: a closing call must
      * not finish before the protocol has its last NBL back. */

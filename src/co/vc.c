@@ -62,6 +62,7 @@ struct cn_vc *cn_vc_alloc(void)
     vc->vc_draining = false;
     vc->vc_q_head = vc->vc_q_tail = NULL;
     atomic_store(&vc->vc_inflight, 0);
+    atomic_store(&vc->vc_unreturned, 0);
     vc->vc_mp_send = NULL;
     vc->vc_mp_context = NULL;
     vc->vc_send_complete = NULL;

@@ -7,11 +7,19 @@
 
 /* Each built-in driver's DriverEntry, under a name of its own. */
 DRIVER_INITIALIZE LoopDriverEntry;
+DRIVER_INITIALIZE SimDriverEntry;
+DRIVER_INITIALIZE CosendDriverEntry;
 
 static const struct condis_builtin builtins[] = {
     { "loop", "miniport",
       "CoWan miniport call manager that loops every sent NBL back as a receive on its VC",
       LoopDriverEntry },
+    { "sim", "miniport",
+      "simulated CoWan NIC (miniport call manager), a sink that queues, shapes, delays, reorders, batches and fails completions",
+      SimDriverEntry },
+    { "cosend", "protocol",
+      "CoNDIS 6 client that sends CosendCount NBLs on each of CosendVcs VCs and checks every completion",
+      CosendDriverEntry },
     { NULL, NULL, NULL, NULL },
 };
 

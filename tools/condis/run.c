@@ -82,6 +82,20 @@ static bool is_path(const char *s)
     return strchr(s, '/') != NULL || (n > 3 && strcmp(s + n - 3, ".so") == 0);
 }
 
+/* dlerror's words for a file that is not an object at all ("file too short",
+ * "invalid ELF header") do not tell a user what is wrong; the magic does. */
+static bool is_elf(const char *path)
+{
+    unsigned char magic[4] = { 0 };
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return true; /* let dlopen say why */
+    size_t n = fread(magic, 1, sizeof(magic), f);
+    bool unreadable = ferror(f) != 0; /* a directory, say: dlopen says why */
+    fclose(f);
+    return unreadable || (n == sizeof(magic) && memcmp(magic, "\177ELF", 4) == 0);
+}
+
 /* Find a driver's DriverEntry; exit 2 for a bad name, 3 for a bad file. */
 static void resolve(struct drv_spec *d)
 {
@@ -107,6 +121,11 @@ static void resolve(struct drv_spec *d)
         *dot = '\0';
     if (access(d->arg, R_OK) != 0) {
         fprintf(stderr, "%s: cannot load driver %s: %s\n", cli_prog, d->arg, strerror(errno));
+        exit(EXIT_DRIVER);
+    }
+    if (!is_elf(d->arg)) {
+        fprintf(stderr, "%s: cannot load driver %s: it is not a shared object (no ELF header); "
+                        "build it with cc -shared -fPIC\n", cli_prog, d->arg);
         exit(EXIT_DRIVER);
     }
     d->dl = dlopen(d->arg, RTLD_NOW | RTLD_LOCAL);
@@ -176,15 +195,18 @@ static double parse_seconds(const char *s)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end != '\0' || !(v > 0) || v > 1e7)
-        cli_usage_error("--seconds %s: give a number of seconds above 0, for example "
-                        "--seconds 10", s);
+        cli_usage_error("--seconds %s: give a number of seconds above 0 and at most "
+                        "10000000, for example --seconds 10", s);
     return v;
 }
 
 static void parse_param(char *arg, struct params *p)
 {
     char *eq = strchr(arg, '=');
-    if (eq == NULL || eq == arg)
+    if (eq == arg)
+        cli_usage_error("--param %s: the parameter name before '=' is empty; write NAME=VALUE, "
+                        "for example --param CosendVcs=8", arg);
+    if (eq == NULL)
         cli_usage_error("--param %s: write NAME=VALUE or DRIVER.NAME=VALUE, for example "
                         "--param sim.SimQueue=64", arg);
     *eq = '\0';
@@ -281,6 +303,15 @@ int cli_run(int argc, char **argv)
         case ':':
             cli_usage_error("%s needs a value; see `condis run --help`", argv[optind - 1]);
         default:
+            /* A known flag that takes no value was given one (--json=1). */
+            if (optopt == OPT_JSON || optopt == OPT_QUIET || optopt == 'h')
+                cli_usage_error("%s takes no value; see `condis run --help`",
+                                optopt == OPT_JSON ? "--json"
+                                : optopt == OPT_QUIET ? "--quiet" : "--help");
+            /* An unknown short flag may sit inside a cluster (-qx), where
+             * argv[optind - 1] is not the word that holds it. */
+            if (optopt > ' ' && optopt < 127)
+                cli_usage_error("unknown option '-%c'; see `condis run --help`", optopt);
             cli_usage_error("unknown option '%s'; see `condis run --help`", argv[optind - 1]);
         }
     }
@@ -390,13 +421,15 @@ int cli_run(int argc, char **argv)
     if (rc == EXIT_CLEAN && !condis_clean())
         rc = EXIT_LEAK;
 
+    /* In load order, as the report promises: miniports, then protocols. */
     const char *names[MAX_DRIVERS], *kinds[MAX_DRIVERS];
     size_t nnames = 0;
-    for (size_t i = 0; i < ndrivers; i++)
-        if (drivers[i].drv) {
-            names[nnames] = drivers[i].name;
-            kinds[nnames++] = drivers[i].miniport ? "miniport" : "protocol";
-        }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < ndrivers; i++)
+            if (drivers[i].drv && drivers[i].miniport == (pass == 0)) {
+                names[nnames] = drivers[i].name;
+                kinds[nnames++] = drivers[i].miniport ? "miniport" : "protocol";
+            }
     pthread_mutex_lock(&problems_lock);
     struct condis_run_info run = {
         .seconds = work,

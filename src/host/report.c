@@ -239,6 +239,8 @@ void condis_report_json(FILE *f, const struct condis_run_info *run)
         fprintf(f, "%s\n  {\"binding\": %u, \"vc\": %u, \"protocol\": ", i ? "," : "",
                 vs[i].binding, vs[i].vc);
         json_str(f, vs[i].protocol);
+        fprintf(f, ", \"miniport\": ");
+        json_str(f, vs[i].miniport);
         fprintf(f, ", \"adapter\": ");
         json_str(f, vs[i].adapter);
         fprintf(f, ", \"live\": %s, \"seconds\": ", vs[i].live ? "true" : "false");

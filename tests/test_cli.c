@@ -1221,6 +1221,48 @@ static void test_sim_failures(void **state)
     }
 }
 
+/* The independent client (written from Microsoft's documentation only)
+ * passes its own checks over sim in every completion style, alone and
+ * combined. */
+static void test_coclient_over_sim(void **state)
+{
+    (void)state;
+    NEED_SIM_COSEND();
+    static const char *const styles[][7] = {
+        { NULL },
+        { "sim.SimInline=1", NULL },
+        { "sim.SimReorder=16", "sim.SimBatch=4", "sim.SimDpcThreads=2", NULL },
+        { "sim.SimFailEvery=10", NULL },
+        { "sim.SimEarlyComplete=1", NULL },
+        { "sim.SimLatencyUs=50", NULL },
+        { "sim.SimReorder=8", "sim.SimBatch=3", "sim.SimDpcThreads=2", "sim.SimFailEvery=7",
+          "sim.SimEarlyComplete=1", "sim.SimLatencyUs=20", NULL },
+        { "sim.SimReorder=8", "sim.SimBatch=3", "sim.SimInline=1", "sim.SimFailEvery=7", NULL },
+    };
+    for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++) {
+        const char *args[40] = { "run", "--json", "--quiet", "--protocol", CONDIS_SO_COCLIENT,
+                                 "--miniport", "sim", "--param", "coclient.CoclientCount=2000" };
+        size_t n = 9;
+        for (size_t k = 0; k < 7 && styles[i][k]; k++) {
+            args[n++] = "--param";
+            args[n++] = styles[i][k];
+        }
+        args[n] = NULL;
+        struct run r = run_condis(NULL, args);
+        expect_status(&r, 0);
+        expect_contains(&r, r.err, "coclient: unloaded: VCs created 1 deleted 1, errors 0");
+        struct jv rep = parse_report(&r);
+        const struct jv *t = totals_traffic(&rep);
+        if (!(jget(t, "sent")->num == 2000 && jget(t, "completed")->num == 2000 &&
+              jget(&rep, "leaks")->n == 0)) {
+            run_dump("coclient over sim", &r);
+            fail_msg("coclient over sim (style %zu): expected 2000 sent and completed, no leaks", i);
+        }
+        jv_free(&rep);
+        run_free(&r);
+    }
+}
+
 /* ==== the end: nothing left behind ======================================= */
 
 static void test_nothing_left(void **state)
@@ -1253,6 +1295,7 @@ int main(void)
         cmocka_unit_test(test_default_run),
         cmocka_unit_test(test_sim_styles),
         cmocka_unit_test(test_sim_failures),
+        cmocka_unit_test(test_coclient_over_sim),
         cmocka_unit_test(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -781,7 +781,7 @@ static void test_run_help(void **state)
 {
     (void)state;
     static const char *const flags[] = { "--protocol", "--miniport", "--param", "--seconds",
-                                         "--json", "--quiet", "--verify", "--help" };
+                                         "--json", "--quiet", "--verify", "--driver-timeout", "--help" };
     const char *const *forms[] = { ARGS("run", "--help"), ARGS("run", "-h"),
                                    ARGS("help", "run") };
     for (size_t f = 0; f < 3; f++) {
@@ -1070,6 +1070,30 @@ static void test_json_time_limit(void **state)
     run_free(&r);
 }
 
+/* A driver that never finishes its unbind: condis gives up after its
+ * driver timeout, names the driver and the step, ends the run, and exits 3. */
+static void test_stuck_driver(void **state)
+{
+    (void)state;
+    struct run r = CLI("run", "--miniport", "loop", "--protocol", CONDIS_SO_STUCKUNBIND,
+                       "--seconds", "0.2", "--driver-timeout", "0.3", "--json");
+    expect_status(&r, 3);
+    struct jv rep = parse_report(&r);
+    assert_string_equal(jget(&rep, "end")->str, "driver_failure");
+    assert_true(jget(&rep, "exit_status")->num == 3);
+    const struct jv *p = jget(&rep, "problems");
+    assert_true(p->n >= 1);
+    expect_contains(&r, r.out, "stuckunbind: unbinding from loop0 is stuck");
+    expect_contains(&r, r.out, "NdisCompleteUnbindAdapterEx did not come");
+    jv_free(&rep);
+    run_free(&r);
+
+    r = CLI("run", "--driver-timeout", "0");
+    expect_status(&r, 2);
+    expect_contains(&r, r.err, "--driver-timeout 0");
+    run_free(&r);
+}
+
 static void test_ctrl_c(void **state)
 {
     (void)state;
@@ -1291,6 +1315,7 @@ int main(void)
         cmocka_unit_test(test_external_protocol),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_json_time_limit),
+        cmocka_unit_test(test_stuck_driver),
         cmocka_unit_test(test_ctrl_c),
         cmocka_unit_test(test_default_run),
         cmocka_unit_test(test_sim_styles),

@@ -136,6 +136,11 @@ void condis_report_text(FILE *f, const struct condis_run_info *run)
     }
     free(ls);
     fprintf(f, "warnings: %lu\n", condis_warnings());
+    if (run->nproblems) {
+        fprintf(f, "problems:\n");
+        for (size_t i = 0; i < run->nproblems; i++)
+            fprintf(f, "  %s\n", run->problems[i]);
+    }
     free(bs);
     free(vs);
 }

@@ -51,6 +51,9 @@ void cli_usage_run(FILE *f)
             "  --json                     print the report as one JSON object on stdout\n"
             "                             (its shape: docs/report.md)\n"
             "  --quiet                    no progress line\n"
+            "  --driver-timeout N         seconds to wait for a driver that pended a bind,\n"
+            "                             unbind, pause or restart before reporting it stuck\n"
+            "                             (default 10)\n"
             "  --verify[=stop]            check the drivers against the send-path rules\n"
             "                             (docs/verifier.md)\n"
             "  -h, --help                 this text\n"
@@ -189,14 +192,14 @@ struct params {
     char *driver, *name, *value;
 };
 
-static double parse_seconds(const char *s)
+static double parse_seconds(const char *flag, const char *s)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end != '\0' || !(v > 0) || v > 1e7)
-        cli_usage_error("--seconds %s: give a number of seconds above 0 and at most "
-                        "10000000, for example --seconds 10", s);
+        cli_usage_error("%s %s: give a number of seconds above 0 and at most "
+                        "10000000, for example %s 10", flag, s, flag);
     return v;
 }
 
@@ -245,7 +248,8 @@ static bool all_done(struct drv_spec *d, size_t n, unsigned long long *completed
 
 int cli_run(int argc, char **argv)
 {
-    enum { OPT_PROTOCOL = 1, OPT_MINIPORT, OPT_PARAM, OPT_SECONDS, OPT_JSON, OPT_QUIET, OPT_VERIFY };
+    enum { OPT_PROTOCOL = 1, OPT_MINIPORT, OPT_PARAM, OPT_SECONDS, OPT_JSON, OPT_QUIET, OPT_VERIFY,
+           OPT_DRIVER_TIMEOUT };
     static const struct option opts[] = {
         { "protocol", required_argument, NULL, OPT_PROTOCOL },
         { "miniport", required_argument, NULL, OPT_MINIPORT },
@@ -254,13 +258,14 @@ int cli_run(int argc, char **argv)
         { "json", no_argument, NULL, OPT_JSON },
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "verify", optional_argument, NULL, OPT_VERIFY },
+        { "driver-timeout", required_argument, NULL, OPT_DRIVER_TIMEOUT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     static struct drv_spec drivers[MAX_DRIVERS];
     static struct params params[MAX_PARAMS];
     size_t ndrivers = 0, nparams = 0;
-    double seconds = 60;
+    double seconds = 60, driver_timeout = 10;
     bool json = false, quiet = false, verify = false;
 
     opterr = 0;
@@ -283,10 +288,13 @@ int cli_run(int argc, char **argv)
             parse_param(optarg, &params[nparams++]);
             break;
         case OPT_SECONDS:
-            seconds = parse_seconds(optarg);
+            seconds = parse_seconds("--seconds", optarg);
             break;
         case OPT_JSON:
             json = true;
+            break;
+        case OPT_DRIVER_TIMEOUT:
+            driver_timeout = parse_seconds("--driver-timeout", optarg);
             break;
         case OPT_QUIET:
             quiet = true;
@@ -344,7 +352,10 @@ int cli_run(int argc, char **argv)
                         "the run goes on with condis' built-in checks only\n", cli_prog);
 
     condis_set_log_sink(log_line, NULL);
-    if (condis_init(NULL) != 0)
+    struct condis_options opt = { .wait_ms = (unsigned)(driver_timeout * 1000.0) };
+    if (opt.wait_ms == 0)
+        opt.wait_ms = 1;
+    if (condis_init(&opt) != 0)
         return EXIT_DRIVER;
     for (size_t i = 0; i < nparams; i++)
         if (condis_param_set(params[i].driver, params[i].name, params[i].value) != 0)

@@ -16,8 +16,10 @@
                               memory, configuration, DbgPrint */
 #include "ndis/mdl.h"      /* MDL */
 #include "ndis/nbl.h"      /* NET_BUFFER, NET_BUFFER_LIST and their pools */
+#include "ndis/packet.h"   /* NDIS 5.x packets, buffer descriptors and their pools */
 #include "ndis/protocol.h" /* protocol drivers, binding and unbinding */
 #include "ndis/miniport.h" /* miniport drivers and adapters */
 #include "ndis/co.h"       /* CoNDIS: address families, VCs, calls, send/receive */
+#include "ndis/ndis5.h"    /* NDIS 5.x: legacy registration, CoNDIS 5, packets on VCs */
 
 #endif /* CONDIS_NDIS_H */

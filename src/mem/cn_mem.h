@@ -101,7 +101,7 @@ const char *cn_nbl_owner(PNET_BUFFER_LIST nbl);
 
 /* ---- leak check ----------------------------------------------------------- */
 struct cn_pool_leak {
-    const char *pl_kind;  /* "NBL pool", "NB pool", "MDL" */
+    const char *pl_kind;  /* "NBL pool", "NB pool", "MDL", "packet pool", "buffer pool" */
     const char *pl_owner; /* driver name */
     ULONG pl_tag;
     size_t pl_outstanding; /* descriptors not returned */
@@ -109,7 +109,8 @@ struct cn_pool_leak {
 };
 /* Call fn for each pool with descriptors out, or not freed; returns count. */
 size_t cn_mem_leaks(void (*fn)(const struct cn_pool_leak *l, void *arg), void *arg);
-/* Descriptors (NBLs, NBs, MDLs) currently allocated from all pools. */
+/* Descriptors (NBLs, NBs, MDLs, and the NDIS 5 packets and buffer
+ * descriptors of compat5) currently allocated from all pools. */
 size_t cn_mem_outstanding(void);
 /* Free every pool and descriptor (runtime teardown; after the leak report). */
 void cn_mem_fini(void);
@@ -137,7 +138,18 @@ void cn_mem_set_pool_limit(size_t max);
 #define CN_PCACHE_BATCH 16
 #define CN_SLAB_MAX 64
 
-enum cn_pool_kind { CN_POOL_NBL = 1, CN_POOL_NB, CN_POOL_MDL };
+enum cn_pool_kind {
+    CN_POOL_NBL = 1,
+    CN_POOL_NB,
+    CN_POOL_MDL,
+    CN_POOL_PACKET, /* NDIS 5 packet pool (compat5/packet.c) */
+    CN_POOL_BUFFER, /* NDIS 5 buffer pool (compat5/buffer.c) */
+};
+
+/* A pool struct of a kind not known here (compat5's) is a struct cn_pool
+ * followed by at most this many bytes of its own: cn_pool_struct_alloc
+ * hands out storage of one size for every kind. */
+#define CN_POOL_EXTRA_MAX 128
 
 struct cn_pcache {
     uint32_t pc_n;
@@ -171,6 +183,8 @@ struct cn_pool {
     size_t p_carved;              /* (p_lock) */
     struct cn_slab *p_slabs;      /* (p_lock) */
     _Atomic size_t p_out;         /* allocated and not returned */
+    size_t p_max;                 /* most descriptors out at once; 0: no bound
+                                     (set after cn_pool_setup, before use) */
     struct cn_pool *p_next;       /* registry (reg lock) */
     struct cn_pcache p_cache[CN_MAX_THREAD_SLOTS];
 };
@@ -259,6 +273,7 @@ enum cn_mdl_kind {
     CN_MDL_RETREAT,    /* NdisRetreatNetBufferDataStart's own, with its buffer */
     CN_MDL_CLONE,      /* a clone's view of the original data */
     CN_MDL_SPLICE,     /* retreat: stands for the rest of an MDL, see cn_nb */
+    CN_MDL_BUFFER,     /* NDIS 5 buffer descriptor from a buffer pool (md_pool) */
 };
 
 struct cn_mdl_owner;
@@ -274,6 +289,7 @@ struct cn_mdl {
     MDL *md_saved_head;
     ULONG md_saved_offset;          /* DataOffset then */
     ULONG md_pad;
+    struct cn_pool *md_pool;        /* CN_MDL_BUFFER: its buffer pool */
     MDL md_mdl;
 };
 

@@ -127,6 +127,7 @@ static struct cn_mdl *mdl_get(enum cn_mdl_kind kind)
     h->md_buf = NULL;
     h->md_saved_head = NULL;
     h->md_saved_offset = 0;
+    h->md_pool = NULL;
     __atomic_store_n(&h->md_cookie, CN_MDL_COOKIE, __ATOMIC_RELEASE);
     return h;
 }
@@ -220,6 +221,12 @@ static void driver_mdl_free(PMDL Mdl, const char *fn)
     if (cookie != CN_MDL_COOKIE) {
         cn_warn("%s: MDL %p was not allocated by NdisAllocateMdl/IoAllocateMdl; ignored", fn,
                 (void *)Mdl);
+        return;
+    }
+    if (h->md_kind == CN_MDL_BUFFER) {
+        cn_warn("%s: MDL %p is an NDIS buffer descriptor from NdisAllocateBuffer/"
+                "NdisCopyBuffer; free it with NdisFreeBuffer. Ignored.",
+                fn, (void *)Mdl);
         return;
     }
     if (h->md_kind != CN_MDL_DRIVER) {

@@ -30,6 +30,7 @@ _Static_assert(sizeof(struct cn_slab) == 64, "descriptors start on a cache line"
 union cn_any_pool {
     struct cn_nbl_pool ap_nbl;
     struct cn_nb_pool ap_nb;
+    char ap_other[sizeof(struct cn_pool) + CN_POOL_EXTRA_MAX]; /* compat5's pools */
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -121,6 +122,7 @@ int cn_pool_setup(struct cn_pool *p, enum cn_pool_kind kind, const char *owner, 
     p->p_nfree = p->p_carved = 0;
     p->p_slabs = NULL;
     atomic_store_explicit(&p->p_out, 0, memory_order_relaxed);
+    p->p_max = 0;
     for (unsigned i = 0; i < CN_MAX_THREAD_SLOTS; i++)
         p->p_cache[i].pc_n = 0;
     p->p_magic = CN_POOL_MAGIC;
@@ -137,7 +139,10 @@ void *cn_pool_get(struct cn_pool *p)
 {
     size_t lim = atomic_load_explicit(&pool_limit, memory_order_relaxed);
     size_t was = atomic_fetch_add_explicit(&p->p_out, 1, memory_order_relaxed);
-    if (lim != 0 && was >= lim) {
+    /* p_out counts what is handed out, not what sits in thread caches, so
+     * the pool's own bound (NDIS 5 pools have a fixed number of
+     * descriptors) is exact whichever thread allocates. */
+    if ((lim != 0 && was >= lim) || (p->p_max != 0 && was >= p->p_max)) {
         atomic_fetch_sub_explicit(&p->p_out, 1, memory_order_relaxed);
         return NULL; /* exhausted, as a pool on Windows can be */
     }
@@ -278,6 +283,10 @@ static const char *kind_name(enum cn_pool_kind k)
         return "NBL pool";
     case CN_POOL_NB:
         return "NB pool";
+    case CN_POOL_PACKET:
+        return "packet pool";
+    case CN_POOL_BUFFER:
+        return "buffer pool";
     default:
         return "MDL";
     }

@@ -1,0 +1,97 @@
+/*
+ * cn_compat5.h - condis' internal view of NDIS 5.x packet descriptors,
+ * buffer descriptors and their pools (compat5/packet.c, compat5/buffer.c).
+ *
+ * Both kinds of pool are generic descriptor pools of the mem layer
+ * (struct cn_pool: slabs, per-thread caches, the registry that leak
+ * reports and cn_mem_outstanding walk), bounded by the number of
+ * descriptors the driver asked for (p_max).
+ *
+ * A packet descriptor is a struct cn_packet: condis' header, then the
+ * NDIS_PACKET with the pool's ProtocolReservedLength bytes of
+ * ProtocolReserved, then the OOB block and the per-packet information at
+ * Private.NdisPacketOobOffset. condis' bookkeeping lives only in the header,
+ * never in a field a driver owns (ProtocolReserved, MiniportReserved...), so
+ * a driver that overruns a field it owns cannot reach it either. Private
+ * is NDIS' (condis'): Private.Pool holds the pool's handle.
+ *
+ * A buffer descriptor (NDIS_BUFFER) is an MDL with the mem layer's struct
+ * cn_mdl header, of kind CN_MDL_BUFFER, whose md_pool is its buffer pool.
+ */
+#ifndef CN_COMPAT5_H
+#define CN_COMPAT5_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ndis.h>
+
+#include "../mem/cn_mem.h"
+
+#define CN_PACKET_COOKIE 0x504b5421u      /* "PKT!" while allocated */
+#define CN_PACKET_COOKIE_FREE 0x706b742du /* "pkt-" while in its pool */
+
+/* Where a packet is in the data path; the same values and meaning as
+ * enum cn_nbl_state. Written by the 5.x send path; the pool refuses to
+ * free a packet that is not idle (OWN-3). */
+enum cn_packet_state {
+    CN_PKT_IDLE = CN_NBL_IDLE,           /* owned by the driver that allocated it */
+    CN_PKT_SENDING = CN_NBL_SENDING,     /* between NdisCoSendPackets and completion */
+    CN_PKT_INDICATED = CN_NBL_INDICATED, /* indicated up, not yet returned */
+};
+
+struct cn_packet_pool;
+
+struct cn_packet {
+    uint32_t cookie;                /* CN_PACKET_COOKIE / CN_PACKET_COOKIE_FREE */
+    uint32_t flags;                 /* reserved for the 5.x send path */
+    struct cn_packet_pool *pool;    /* owning pool */
+    struct cn_packet *free_next;    /* link while in the pool's free list */
+    _Atomic uint32_t state;         /* enum cn_packet_state */
+    uint32_t pad;
+    void *co5_private;              /* the 5.x send path's (its NBL, ...) */
+    NDIS_PACKET packet;             /* what drivers see; last: ProtocolReserved runs on */
+};
+
+struct cn_packet_pool {
+    struct cn_pool pp_pool;
+    UINT pp_reserved;               /* ProtocolReservedLength */
+    USHORT pp_oob_off;              /* Private.NdisPacketOobOffset of its packets */
+    size_t pp_size;                 /* bytes from the NDIS_PACKET to the end of
+                                       its per-packet information */
+    UINT pp_normal;                 /* NumberOfDescriptors */
+    UINT pp_overflow;               /* NumberOfOverflowDescriptors (after capping) */
+    _Atomic UINT pp_protocol_id;    /* NdisSetPacketPoolProtocolId */
+    _Atomic bool pp_irql_warned;    /* a Dpr-at-PASSIVE warning was given */
+};
+
+struct cn_buffer_pool {
+    struct cn_pool bp_pool;
+    UINT bp_count;                  /* NumberOfDescriptors */
+};
+
+_Static_assert(sizeof(struct cn_packet_pool) <= sizeof(struct cn_pool) + CN_POOL_EXTRA_MAX,
+               "packet pool fits cn_pool_struct_alloc");
+_Static_assert(sizeof(struct cn_buffer_pool) <= sizeof(struct cn_pool) + CN_POOL_EXTRA_MAX,
+               "buffer pool fits cn_pool_struct_alloc");
+
+static inline struct cn_packet *cn_packet_of(PNDIS_PACKET p)
+{
+    return CONTAINING_RECORD(p, struct cn_packet, packet);
+}
+
+/* The header of a packet if it came from a live condis packet pool and is
+ * allocated, else NULL (never allocated by condis, already freed, or its
+ * Private.Pool overwritten, e.g. by zeroing the packet: PKT-2). O(1); reads
+ * nothing in front of Packet unless Private.Pool is a live packet pool. */
+struct cn_packet *cn_packet_check(PNDIS_PACKET Packet);
+
+/* The driver that allocated the packet's pool, or "?". */
+const char *cn_packet_owner(PNDIS_PACKET Packet);
+
+/* The pool of a handle, or NULL with a warning naming fn. */
+struct cn_packet_pool *cn_packet_pool_get(NDIS_HANDLE h, const char *fn);
+struct cn_buffer_pool *cn_buffer_pool_get(NDIS_HANDLE h, const char *fn);
+
+#endif /* CN_COMPAT5_H */

@@ -54,8 +54,10 @@ void cli_usage_run(FILE *f)
             "  --driver-timeout N         seconds to wait for a driver that pended a bind,\n"
             "                             unbind, pause or restart before reporting it stuck\n"
             "                             (default 10)\n"
-            "  --verify[=stop]            check the drivers against the send-path rules\n"
-            "                             (docs/verifier.md)\n"
+            "  --verify[=stop]            check the drivers against the send-path rules;\n"
+            "                             =stop ends the run at the first violation (the\n"
+            "                             verifier is not in this build yet: accepted, with\n"
+            "                             a notice)\n"
             "  -h, --help                 this text\n"
             "\n"
             "built-in drivers:\n");

@@ -9,7 +9,11 @@
  * only once the receiver is done with the data.
  *
  * It is written only against <ndis.h>, exactly as a third-party NDIS 6.0
- * driver would be, and is meant to be read as an example of one.
+ * driver would be, and is meant to be read as an example of one. What
+ * every built-in MCM does the same way, and is not particular to loop, is
+ * in ../common/mcmlib.c: the handlers of call manager operations loop does
+ * not offer, the answers to the CoNDIS general OIDs, the adapter
+ * attributes, the reading of parameters and the check of call parameters.
  *
  * Parameters (NdisReadConfiguration on the adapter):
  *   LoopInline         0 (default): sends are queued and looped back from
@@ -49,38 +53,16 @@
 #define NDIS60_MINIPORT 1
 #include <ndis.h>
 
-/* ---- values from ntddndis.h that condis' <ndis.h> does not carry ---------- */
-#ifndef OID_GEN_CO_SUPPORTED_LIST
-#define OID_GEN_CO_SUPPORTED_LIST 0x00010101       /* = OID_GEN_SUPPORTED_LIST */
-#endif
-#ifndef OID_GEN_CO_MEDIA_SUPPORTED
-#define OID_GEN_CO_MEDIA_SUPPORTED 0x00010103      /* = OID_GEN_MEDIA_SUPPORTED */
-#endif
-#ifndef OID_GEN_CO_MEDIA_IN_USE
-#define OID_GEN_CO_MEDIA_IN_USE 0x00010104         /* = OID_GEN_MEDIA_IN_USE */
-#endif
-#ifndef OID_GEN_CO_LINK_SPEED
-#define OID_GEN_CO_LINK_SPEED 0x00010107           /* = OID_GEN_LINK_SPEED */
-#endif
-#ifndef OID_GEN_CO_MEDIA_CONNECT_STATUS
-#define OID_GEN_CO_MEDIA_CONNECT_STATUS 0x00010114 /* = OID_GEN_MEDIA_CONNECT_STATUS */
-#endif
-/* NdisMediaStateConnected, the first value of NDIS_MEDIA_STATE. */
-#define LOOP_MEDIA_STATE_CONNECTED 0UL
+#include "../common/mcmlib.h"
 
 /* ---- constants ------------------------------------------------------------- */
 
-/* Pool tags read "LpAd", "LpAf" ... in a memory dump (and in condis' leak
- * report): the first character is the lowest byte. Spelled out rather than
- * as multi-character constants, whose value C leaves to the compiler. */
-#define LOOP_TAG(a, b, c, d) \
-    ((ULONG)(UCHAR)(a) | ((ULONG)(UCHAR)(b) << 8) | ((ULONG)(UCHAR)(c) << 16) | \
-     ((ULONG)(UCHAR)(d) << 24))
-#define LOOP_TAG_ADAPTER LOOP_TAG('L', 'p', 'A', 'd')
-#define LOOP_TAG_AF LOOP_TAG('L', 'p', 'A', 'f')
-#define LOOP_TAG_VC LOOP_TAG('L', 'p', 'V', 'c')
-#define LOOP_TAG_RECV_NBL LOOP_TAG('L', 'p', 'R', 'l')
-#define LOOP_TAG_RECV_NB LOOP_TAG('L', 'p', 'R', 'b')
+/* Pool tags: "LpAd", "LpAf" ... in a memory dump and in condis' leak report. */
+#define LOOP_TAG_ADAPTER MCMLIB_TAG('L', 'p', 'A', 'd')
+#define LOOP_TAG_AF MCMLIB_TAG('L', 'p', 'A', 'f')
+#define LOOP_TAG_VC MCMLIB_TAG('L', 'p', 'V', 'c')
+#define LOOP_TAG_RECV_NBL MCMLIB_TAG('L', 'p', 'R', 'l')
+#define LOOP_TAG_RECV_NB MCMLIB_TAG('L', 'p', 'R', 'b')
 
 /* loop copies nothing, so no size is hard for it; it reports the largest
  * frame a WAN protocol would size its buffers for. A call limits its own
@@ -191,15 +173,6 @@ struct _LOOP_VC {
 
 static NDIS_HANDLE LoopDriverHandle;
 
-/* What MiniportCoOidRequest answers; also reported in the general attributes. */
-static NDIS_OID LoopSupportedOids[] = {
-    OID_GEN_CO_SUPPORTED_LIST,
-    OID_GEN_CO_MEDIA_SUPPORTED,
-    OID_GEN_CO_MEDIA_IN_USE,
-    OID_GEN_CO_LINK_SPEED,
-    OID_GEN_CO_MEDIA_CONNECT_STATUS,
-};
-
 /* ---- handler declarations, with the WDK's role types ---------------------------- */
 
 DRIVER_INITIALIZE LoopDriverEntry;   /* named by condis' table of built-in drivers */
@@ -212,12 +185,8 @@ static MINIPORT_PAUSE LoopPause;
 static MINIPORT_RESTART LoopRestart;
 static MINIPORT_OID_REQUEST LoopOidRequest;
 static MINIPORT_RETURN_NET_BUFFER_LISTS LoopReturnNetBufferLists;
-static MINIPORT_DEVICE_PNP_EVENT_NOTIFY LoopDevicePnPEventNotify;
-static MINIPORT_SHUTDOWN LoopShutdownEx;
-static MINIPORT_CANCEL_OID_REQUEST LoopCancelOidRequest;
 
 static MINIPORT_CO_ACTIVATE_VC LoopCoActivateVc;
-static MINIPORT_CO_DEACTIVATE_VC LoopCoDeactivateVc;
 static MINIPORT_CO_SEND_NET_BUFFER_LISTS LoopCoSendNetBufferLists;
 static MINIPORT_CO_OID_REQUEST LoopCoOidRequest;
 
@@ -225,53 +194,13 @@ static PROTOCOL_CO_CREATE_VC LoopCmCreateVc;
 static PROTOCOL_CO_DELETE_VC LoopCmDeleteVc;
 static PROTOCOL_CM_OPEN_AF LoopCmOpenAf;
 static PROTOCOL_CM_CLOSE_AF LoopCmCloseAf;
-static PROTOCOL_CM_REG_SAP LoopCmRegisterSap;
-static PROTOCOL_CM_DEREGISTER_SAP LoopCmDeregisterSap;
 static PROTOCOL_CM_MAKE_CALL LoopCmMakeCall;
 static PROTOCOL_CM_CLOSE_CALL LoopCmCloseCall;
-static PROTOCOL_CM_INCOMING_CALL_COMPLETE LoopCmIncomingCallComplete;
-static PROTOCOL_CM_ADD_PARTY LoopCmAddParty;
-static PROTOCOL_CM_DROP_PARTY LoopCmDropParty;
-static PROTOCOL_CM_ACTIVATE_VC_COMPLETE LoopCmActivateVcComplete;
-static PROTOCOL_CM_DEACTIVATE_VC_COMPLETE LoopCmDeactivateVcComplete;
-static PROTOCOL_CM_MODIFY_QOS_CALL LoopCmModifyCallQoS;
-static PROTOCOL_CO_OID_REQUEST LoopCmOidRequest;
-static PROTOCOL_CO_OID_REQUEST_COMPLETE LoopCmOidRequestComplete;
 static PROTOCOL_CM_NOTIFY_CLOSE_AF_COMPLETE LoopCmNotifyCloseAfComplete;
 
 static KDEFERRED_ROUTINE LoopSendDpc;
 
 /* ---- small helpers ------------------------------------------------------------- */
-
-/*
- * The adapter lock is taken at PASSIVE_LEVEL (NdisAcquireSpinLock raises to
- * DISPATCH_LEVEL and restores) or at DISPATCH_LEVEL (the Dpr form skips the
- * raise). Returns which form it used, for LoopUnlock.
- */
-static inline BOOLEAN LoopLock(PLOOP_ADAPTER Adapter)
-{
-    if (KeGetCurrentIrql() == DISPATCH_LEVEL) {
-        NdisDprAcquireSpinLock(&Adapter->Lock);
-        return TRUE;
-    }
-    NdisAcquireSpinLock(&Adapter->Lock);
-    return FALSE;
-}
-
-static inline VOID LoopUnlock(PLOOP_ADAPTER Adapter, BOOLEAN Dpr)
-{
-    if (Dpr)
-        NdisDprReleaseSpinLock(&Adapter->Lock);
-    else
-        NdisReleaseSpinLock(&Adapter->Lock);
-}
-
-/* The ..._DISPATCH_LEVEL flags promise the callee the IRQL it runs at:
- * loop sets them exactly when that is true. */
-static inline ULONG LoopSendCompleteFlags(VOID)
-{
-    return KeGetCurrentIrql() == DISPATCH_LEVEL ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
-}
 
 /* A sent NBL's link in loop's queue or batch, and its VC (MiniportReserved
  * belongs to the miniport while it owns the NBL). */
@@ -299,24 +228,6 @@ static inline VOID LoopSetSendVc(PNET_BUFFER_LIST Nbl, PLOOP_VC Vc)
 static inline PNET_BUFFER_LIST LoopRecvOriginal(PNET_BUFFER_LIST Recv)
 {
     return (PNET_BUFFER_LIST)NET_BUFFER_LIST_MINIPORT_RESERVED(Recv)[0];
-}
-
-/* Bytes of data in an NBL: the sum over its NET_BUFFERs. */
-static ULONG64 LoopNblDataLength(PNET_BUFFER_LIST Nbl)
-{
-    ULONG64 length = 0;
-    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(Nbl); nb != NULL; nb = NET_BUFFER_NEXT_NB(nb))
-        length += NET_BUFFER_DATA_LENGTH(nb);
-    return length;
-}
-
-static PVOID LoopAllocate(PLOOP_ADAPTER Adapter, UINT Size, ULONG Tag)
-{
-    PVOID p = NdisAllocateMemoryWithTagPriority(Adapter->MiniportAdapterHandle, Size, Tag,
-                                                NormalPoolPriority);
-    if (p != NULL)
-        NdisZeroMemory(p, Size);
-    return p;
 }
 
 /* ---- receive descriptors ------------------------------------------------------- */
@@ -398,7 +309,7 @@ static VOID LoopSendsDone(PLOOP_ADAPTER Adapter, PLOOP_VC Vc, ULONG Count)
     NDIS_HANDLE vcHandle = Vc->NdisVcHandle;
     NDIS_HANDLE adapterHandle = Adapter->MiniportAdapterHandle;
 
-    BOOLEAN dpr = LoopLock(Adapter);
+    BOOLEAN dpr = McmLibLock(&Adapter->Lock);
     Vc->PendingSends -= Count;
     Adapter->PendingSends -= Count;
     if (Vc->State == LoopVcClosing && Vc->PendingSends == 0) {
@@ -409,7 +320,7 @@ static VOID LoopSendsDone(PLOOP_ADAPTER Adapter, PLOOP_VC Vc, ULONG Count)
         Adapter->State = LoopAdapterPaused;
         finishPause = TRUE;
     }
-    LoopUnlock(Adapter, dpr);
+    McmLibUnlock(&Adapter->Lock, dpr);
 
     /* The close first: once the pause completes the adapter may be halted,
      * and the close must not come after that. */
@@ -429,19 +340,8 @@ static VOID LoopSendsDone(PLOOP_ADAPTER Adapter, PLOOP_VC Vc, ULONG Count)
 static VOID LoopCompleteSends(PLOOP_VC Vc, PNET_BUFFER_LIST Chain, ULONG Count)
 {
     PLOOP_ADAPTER adapter = Vc->Adapter;
-    NdisMCoSendNetBufferListsComplete(Vc->NdisVcHandle, Chain, LoopSendCompleteFlags());
+    NdisMCoSendNetBufferListsComplete(Vc->NdisVcHandle, Chain, McmLibSendCompleteFlags());
     LoopSendsDone(adapter, Vc, Count);
-}
-
-/*
- * Refuse a chain loop has not accepted (not counted as pending): every NBL
- * gets Status. Any IRQL <= DISPATCH_LEVEL; ownership as above.
- */
-static VOID LoopRefuseSends(PLOOP_VC Vc, PNET_BUFFER_LIST Chain, NDIS_STATUS Status)
-{
-    for (PNET_BUFFER_LIST nbl = Chain; nbl != NULL; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
-        NET_BUFFER_LIST_STATUS(nbl) = Status;
-    NdisMCoSendNetBufferListsComplete(Vc->NdisVcHandle, Chain, LoopSendCompleteFlags());
 }
 
 /* ---- the loopback ------------------------------------------------------------------- */
@@ -471,7 +371,7 @@ static VOID LoopLoopbackRun(PLOOP_VC Vc, PNET_BUFFER_LIST Run)
         NDIS_STATUS status;
         /* MaxSduSize is ULONG, so QOS_NOT_SPECIFIED (all ones) is no limit
          * in practice, like 0. */
-        if (Vc->MaxSduSize != 0 && LoopNblDataLength(nbl) > Vc->MaxSduSize) {
+        if (Vc->MaxSduSize != 0 && McmLibNblDataLength(nbl) > Vc->MaxSduSize) {
             status = NDIS_STATUS_INVALID_LENGTH;
         } else {
             recv = LoopAllocateReceive(adapter, Vc, nbl);
@@ -598,7 +498,7 @@ static VOID LoopCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext,
 
     NDIS_STATUS status = NDIS_STATUS_SUCCESS;
     BOOLEAN queueDpc = FALSE;
-    BOOLEAN dpr = LoopLock(adapter);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     if (adapter->State != LoopAdapterRunning)
         status = NDIS_STATUS_PAUSED;
     else if (vc->State == LoopVcClosing)
@@ -618,11 +518,12 @@ static VOID LoopCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext,
             queueDpc = !adapter->DpcActive;
         }
     }
-    LoopUnlock(adapter, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
 
     if (status != NDIS_STATUS_SUCCESS) {
-        /* Not accepted: the chain is still linked as the protocol gave it. */
-        LoopRefuseSends(vc, NetBufferLists, status);
+        /* Not accepted (nor counted as pending): the chain is still linked
+         * as the protocol gave it. */
+        McmLibRefuseSends(vc->NdisVcHandle, NetBufferLists, status);
         return;
     }
     if (adapter->Inline)
@@ -678,35 +579,13 @@ static VOID LoopReturnNetBufferLists(NDIS_HANDLE MiniportAdapterContext,
 /* ---- calls ------------------------------------------------------------------------------ */
 
 /*
- * loop accepts a point-to-point call that sends and receives and carries
- * no call-manager- or media-specific data (it has nothing to negotiate):
- * NDIS_STATUS_INVALID_DATA for parameters it cannot honour,
- * NDIS_STATUS_NOT_SUPPORTED for a kind of call it does not offer.
- */
-static NDIS_STATUS LoopCheckCallParameters(PCO_CALL_PARAMETERS CallParameters,
-                                           PULONG MaxSduSize)
-{
-    if (CallParameters == NULL || CallParameters->CallMgrParameters == NULL ||
-        CallParameters->MediaParameters == NULL)
-        return NDIS_STATUS_NOT_SUPPORTED;
-    if (CallParameters->Flags & (PERMANENT_VC | BROADCAST_VC | MULTIPOINT_VC))
-        return NDIS_STATUS_NOT_SUPPORTED;
-
-    PCO_CALL_MANAGER_PARAMETERS cm = CallParameters->CallMgrParameters;
-    PCO_MEDIA_PARAMETERS media = CallParameters->MediaParameters;
-    if (cm->CallMgrSpecific.Length != 0 || media->MediaSpecific.Length != 0)
-        return NDIS_STATUS_INVALID_DATA;
-    if ((media->Flags & (TRANSMIT_VC | RECEIVE_VC)) != (TRANSMIT_VC | RECEIVE_VC))
-        return NDIS_STATUS_INVALID_DATA;
-    *MaxSduSize = cm->Transmit.MaxSduSize;
-    return NDIS_STATUS_SUCCESS;
-}
-
-/*
  * CmMakeCall: a client calls out on a VC it created. IRQL <= DISPATCH_LEVEL.
  * CallParameters belong to the client; loop reads them and lends them to
  * NdisMCmActivateVc. loop has no far end to negotiate with, so it answers
- * at once: activated and SUCCESS, or a failure.
+ * at once: activated and SUCCESS, or a failure. It accepts a point-to-point
+ * call that sends and receives and carries no call-manager- or
+ * media-specific data (McmLibCheckCallParameters), and honours its
+ * MaxSduSize.
  */
 static NDIS_STATUS LoopCmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
                                   NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
@@ -719,27 +598,27 @@ static NDIS_STATUS LoopCmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMET
     if (NdisPartyHandle != NULL)
         return NDIS_STATUS_NOT_SUPPORTED; /* point-to-multipoint */
 
-    ULONG maxSdu = 0;
-    NDIS_STATUS status = LoopCheckCallParameters(CallParameters, &maxSdu);
+    MCMLIB_CALL_LIMITS limits;
+    NDIS_STATUS status = McmLibCheckCallParameters(CallParameters, &limits);
     if (status != NDIS_STATUS_SUCCESS)
         return status;
 
-    BOOLEAN dpr = LoopLock(adapter);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     if (vc->State != LoopVcIdle) {
-        LoopUnlock(adapter, dpr);
+        McmLibUnlock(&adapter->Lock, dpr);
         return NDIS_STATUS_CALL_ACTIVE;
     }
     /* Active before the activation returns: NDIS lets the client send only
      * after this handler returns, and a failed activation undoes it. */
-    vc->MaxSduSize = maxSdu;
+    vc->MaxSduSize = limits.MaxSduSize;
     vc->State = LoopVcActive;
-    LoopUnlock(adapter, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
 
     status = NdisMCmActivateVc(vc->NdisVcHandle, CallParameters);
     if (status != NDIS_STATUS_SUCCESS) {
-        dpr = LoopLock(adapter);
+        dpr = McmLibLock(&adapter->Lock);
         vc->State = LoopVcIdle;
-        LoopUnlock(adapter, dpr);
+        McmLibUnlock(&adapter->Lock, dpr);
     }
     return status;
 }
@@ -762,7 +641,7 @@ static NDIS_STATUS LoopCmCloseCall(NDIS_HANDLE CallMgrVcContext, NDIS_HANDLE Cal
     UNREFERENCED_PARAMETER(CloseData);
     UNREFERENCED_PARAMETER(Size);
 
-    BOOLEAN dpr = LoopLock(adapter);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     if (vc->State == LoopVcClosing) {
         status = NDIS_STATUS_CLOSING;
     } else if (vc->State != LoopVcActive) {
@@ -774,7 +653,7 @@ static NDIS_STATUS LoopCmCloseCall(NDIS_HANDLE CallMgrVcContext, NDIS_HANDLE Cal
         vc->State = LoopVcIdle;
         status = NDIS_STATUS_SUCCESS;
     }
-    LoopUnlock(adapter, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
 
     if (status == NDIS_STATUS_SUCCESS)
         NdisMCmDeactivateVc(vc->NdisVcHandle);
@@ -782,33 +661,27 @@ static NDIS_STATUS LoopCmCloseCall(NDIS_HANDLE CallMgrVcContext, NDIS_HANDLE Cal
 }
 
 /*
- * MiniportCoActivateVc / MiniportCoDeactivateVc. IRQL <= DISPATCH_LEVEL.
- * An MCM activates its VCs itself (NdisMCmActivateVc from CmMakeCall), so
- * NDIS does not call these for loop; they say what activation means to it
- * should anyone ask: the parameters must be ones loop accepts, and there is
- * no hardware to program or to release.
+ * MiniportCoActivateVc. IRQL <= DISPATCH_LEVEL. An MCM activates its VCs
+ * itself (NdisMCmActivateVc from CmMakeCall), so NDIS does not call this
+ * for loop; it says what activation means to it should anyone ask: the
+ * parameters must be ones loop accepts, and there is no hardware to
+ * program (nor, in McmLibCoDeactivateVc, to release).
  */
 static NDIS_STATUS LoopCoActivateVc(NDIS_HANDLE MiniportVcContext,
                                     PCO_CALL_PARAMETERS CallParameters)
 {
     PLOOP_VC vc = (PLOOP_VC)MiniportVcContext;
-    ULONG maxSdu = 0;
-    NDIS_STATUS status = LoopCheckCallParameters(CallParameters, &maxSdu);
+    MCMLIB_CALL_LIMITS limits;
+    NDIS_STATUS status = McmLibCheckCallParameters(CallParameters, &limits);
     if (status == NDIS_STATUS_SUCCESS) {
-        BOOLEAN dpr = LoopLock(vc->Adapter);
+        BOOLEAN dpr = McmLibLock(&vc->Adapter->Lock);
         if (vc->State == LoopVcIdle)
-            vc->MaxSduSize = maxSdu;
+            vc->MaxSduSize = limits.MaxSduSize;
         else
             status = NDIS_STATUS_NOT_ACCEPTED; /* no change of parameters mid-call */
-        LoopUnlock(vc->Adapter, dpr);
+        McmLibUnlock(&vc->Adapter->Lock, dpr);
     }
     return status;
-}
-
-static NDIS_STATUS LoopCoDeactivateVc(NDIS_HANDLE MiniportVcContext)
-{
-    UNREFERENCED_PARAMETER(MiniportVcContext);
-    return NDIS_STATUS_SUCCESS;
 }
 
 /* ---- VCs ---------------------------------------------------------------------------------- */
@@ -823,7 +696,7 @@ static NDIS_STATUS LoopCmCreateVc(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE Ndi
 {
     PLOOP_AF af = (PLOOP_AF)ProtocolAfContext;
     PLOOP_ADAPTER adapter = af->Adapter;
-    PLOOP_VC vc = (PLOOP_VC)LoopAllocate(adapter, sizeof(*vc), LOOP_TAG_VC);
+    PLOOP_VC vc = McmLibAllocateZeroed(adapter->MiniportAdapterHandle, sizeof(*vc), LOOP_TAG_VC);
     if (vc == NULL)
         return NDIS_STATUS_RESOURCES;
     vc->Af = af;
@@ -831,9 +704,9 @@ static NDIS_STATUS LoopCmCreateVc(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE Ndi
     vc->NdisVcHandle = NdisVcHandle;
     vc->State = LoopVcIdle;
 
-    BOOLEAN dpr = LoopLock(adapter);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     InsertTailList(&af->VcList, &vc->Link);
-    LoopUnlock(adapter, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     *ProtocolVcContext = vc;
     return NDIS_STATUS_SUCCESS;
 }
@@ -848,13 +721,13 @@ static NDIS_STATUS LoopCmDeleteVc(NDIS_HANDLE ProtocolVcContext)
     PLOOP_VC vc = (PLOOP_VC)ProtocolVcContext;
     PLOOP_ADAPTER adapter = vc->Adapter;
 
-    BOOLEAN dpr = LoopLock(adapter);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     if (vc->State != LoopVcIdle || vc->PendingSends != 0) {
-        LoopUnlock(adapter, dpr);
+        McmLibUnlock(&adapter->Lock, dpr);
         return NDIS_STATUS_NOT_ACCEPTED;
     }
     RemoveEntryList(&vc->Link);
-    LoopUnlock(adapter, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     NdisFreeMemory(vc, 0, 0);
     return NDIS_STATUS_SUCCESS;
 }
@@ -874,16 +747,16 @@ static NDIS_STATUS LoopCmOpenAf(NDIS_HANDLE CallMgrBindingContext, PCO_ADDRESS_F
         AddressFamily->MajorVersion != adapter->AddressFamily.MajorVersion)
         return NDIS_STATUS_FAILURE;
 
-    PLOOP_AF af = (PLOOP_AF)LoopAllocate(adapter, sizeof(*af), LOOP_TAG_AF);
+    PLOOP_AF af = McmLibAllocateZeroed(adapter->MiniportAdapterHandle, sizeof(*af), LOOP_TAG_AF);
     if (af == NULL)
         return NDIS_STATUS_RESOURCES;
     af->Adapter = adapter;
     af->NdisAfHandle = NdisAfHandle;
     InitializeListHead(&af->VcList);
 
-    BOOLEAN dpr = LoopLock(adapter);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     InsertTailList(&adapter->AfList, &af->Link);
-    LoopUnlock(adapter, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     *CallMgrAfContext = af;
     return NDIS_STATUS_SUCCESS;
 }
@@ -899,16 +772,16 @@ static NDIS_STATUS LoopCmCloseAf(NDIS_HANDLE CallMgrAfContext)
     PLOOP_AF af = (PLOOP_AF)CallMgrAfContext;
     PLOOP_ADAPTER adapter = af->Adapter;
 
-    BOOLEAN dpr = LoopLock(adapter);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     if (!IsListEmpty(&af->VcList)) {
-        LoopUnlock(adapter, dpr);
+        McmLibUnlock(&adapter->Lock, dpr);
         return NDIS_STATUS_NOT_ACCEPTED;
     }
     RemoveEntryList(&af->Link);
     InitializeListHead(&af->Link);
     BOOLEAN keep = af->NotifyPending;
     af->Closed = TRUE;
-    LoopUnlock(adapter, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     if (!keep)
         NdisFreeMemory(af, 0, 0);
     return NDIS_STATUS_SUCCESS;
@@ -924,10 +797,10 @@ static VOID LoopCmNotifyCloseAfComplete(NDIS_HANDLE CallMgrAfContext, NDIS_STATU
     PLOOP_ADAPTER adapter = af->Adapter;
     UNREFERENCED_PARAMETER(Status); /* halt frees what the client left either way */
 
-    BOOLEAN dpr = LoopLock(adapter);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     af->NotifyPending = FALSE;
     BOOLEAN release = af->Closed;
-    LoopUnlock(adapter, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     if (release)
         NdisFreeMemory(af, 0, 0);
     NdisSetEvent(&adapter->NotifyCloseDone);
@@ -976,163 +849,15 @@ static VOID LoopNotifyCloseAfs(PLOOP_ADAPTER Adapter)
     }
 }
 
-/* ---- call manager operations loop does not offer ----------------------------------------------
- * NDIS requires every entry of the call manager table. loop has no
- * incoming calls (so no SAPs), no multipoint calls and no QoS changes, and
- * never calls the functions whose completions these are. All run at
- * IRQL <= DISPATCH_LEVEL.
- */
-
-static NDIS_STATUS LoopCmRegisterSap(NDIS_HANDLE CallMgrAfContext, PCO_SAP Sap,
-                                     NDIS_HANDLE NdisSapHandle, PNDIS_HANDLE CallMgrSapContext)
-{
-    UNREFERENCED_PARAMETER(CallMgrAfContext);
-    UNREFERENCED_PARAMETER(Sap);
-    UNREFERENCED_PARAMETER(NdisSapHandle);
-    UNREFERENCED_PARAMETER(CallMgrSapContext);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-static NDIS_STATUS LoopCmDeregisterSap(NDIS_HANDLE CallMgrSapContext)
-{
-    UNREFERENCED_PARAMETER(CallMgrSapContext);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-/* Answers an NdisMCmDispatchIncomingCall, which loop never makes. */
-static VOID LoopCmIncomingCallComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext,
-                                       PCO_CALL_PARAMETERS CallParameters)
-{
-    UNREFERENCED_PARAMETER(Status);
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-}
-
-static NDIS_STATUS LoopCmAddParty(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
-                                  NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
-{
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-    UNREFERENCED_PARAMETER(NdisPartyHandle);
-    UNREFERENCED_PARAMETER(CallMgrPartyContext);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-static NDIS_STATUS LoopCmDropParty(NDIS_HANDLE CallMgrPartyContext, PVOID CloseData, UINT Size)
-{
-    UNREFERENCED_PARAMETER(CallMgrPartyContext);
-    UNREFERENCED_PARAMETER(CloseData);
-    UNREFERENCED_PARAMETER(Size);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-/* NDIS never calls an MCM's activate/deactivate completions: its
- * NdisMCmActivateVc / NdisMCmDeactivateVc answer at once. */
-static VOID LoopCmActivateVcComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext,
-                                     PCO_CALL_PARAMETERS CallParameters)
-{
-    UNREFERENCED_PARAMETER(Status);
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-}
-
-static VOID LoopCmDeactivateVcComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext)
-{
-    UNREFERENCED_PARAMETER(Status);
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-}
-
-static NDIS_STATUS LoopCmModifyCallQoS(NDIS_HANDLE CallMgrVcContext,
-                                       PCO_CALL_PARAMETERS CallParameters)
-{
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-/* Call manager OIDs ask about signalling, of which loop has none; the
- * adapter's own OIDs come through MiniportCoOidRequest. */
-static NDIS_STATUS LoopCmOidRequest(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE ProtocolVcContext,
-                                    NDIS_HANDLE ProtocolPartyContext, PNDIS_OID_REQUEST OidRequest)
-{
-    UNREFERENCED_PARAMETER(ProtocolAfContext);
-    UNREFERENCED_PARAMETER(ProtocolVcContext);
-    UNREFERENCED_PARAMETER(ProtocolPartyContext);
-    UNREFERENCED_PARAMETER(OidRequest);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-/* Completes an NdisMCmOidRequest, which loop never makes. */
-static VOID LoopCmOidRequestComplete(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE ProtocolVcContext,
-                                     NDIS_HANDLE ProtocolPartyContext, PNDIS_OID_REQUEST OidRequest,
-                                     NDIS_STATUS Status)
-{
-    UNREFERENCED_PARAMETER(ProtocolAfContext);
-    UNREFERENCED_PARAMETER(ProtocolVcContext);
-    UNREFERENCED_PARAMETER(ProtocolPartyContext);
-    UNREFERENCED_PARAMETER(OidRequest);
-    UNREFERENCED_PARAMETER(Status);
-}
-
 /* ---- OID requests --------------------------------------------------------------------------- */
 
-/*
- * Answer a query loop knows, at once; every other request is
- * NDIS_STATUS_NOT_SUPPORTED. IRQL <= DISPATCH_LEVEL. The request and its
- * buffer are the caller's; loop writes the answer into the buffer.
- */
-static NDIS_STATUS LoopHandleOid(PNDIS_OID_REQUEST Request)
-{
-    if (Request->RequestType != NdisRequestQueryInformation &&
-        Request->RequestType != NdisRequestQueryStatistics)
-        return NDIS_STATUS_NOT_SUPPORTED;
-
-    NDIS_MEDIUM medium = NdisMediumCoWan;
-    NDIS_CO_LINK_SPEED speed;
-    ULONG mediaState = LOOP_MEDIA_STATE_CONNECTED;
-    const VOID *data;
-    ULONG length;
-
-    switch (Request->DATA.QUERY_INFORMATION.Oid) {
-    case OID_GEN_CO_SUPPORTED_LIST:
-        data = LoopSupportedOids;
-        length = sizeof(LoopSupportedOids);
-        break;
-    case OID_GEN_CO_MEDIA_SUPPORTED:
-    case OID_GEN_CO_MEDIA_IN_USE:
-        data = &medium;
-        length = sizeof(medium);
-        break;
-    case OID_GEN_CO_LINK_SPEED:
-        /* In units of 100 bit/s, each way. */
-        speed.Outbound = speed.Inbound = (ULONG)(LOOP_LINK_SPEED / 100);
-        data = &speed;
-        length = sizeof(speed);
-        break;
-    case OID_GEN_CO_MEDIA_CONNECT_STATUS:
-        data = &mediaState;
-        length = sizeof(mediaState);
-        break;
-    default:
-        return NDIS_STATUS_NOT_SUPPORTED;
-    }
-
-    if (Request->DATA.QUERY_INFORMATION.InformationBufferLength < length) {
-        Request->DATA.QUERY_INFORMATION.BytesWritten = 0;
-        Request->DATA.QUERY_INFORMATION.BytesNeeded = length;
-        return NDIS_STATUS_BUFFER_TOO_SHORT;
-    }
-    NdisMoveMemory(Request->DATA.QUERY_INFORMATION.InformationBuffer, data, length);
-    Request->DATA.QUERY_INFORMATION.BytesWritten = length;
-    Request->DATA.QUERY_INFORMATION.BytesNeeded = 0;
-    return NDIS_STATUS_SUCCESS;
-}
-
-/* MiniportOidRequest: requests for the adapter as a whole. IRQL <= DISPATCH_LEVEL. */
+/* MiniportOidRequest: requests for the adapter as a whole. IRQL <= DISPATCH_LEVEL.
+ * loop answers the few CoNDIS queries it knows at once (McmLibQueryOid);
+ * every other request is NDIS_STATUS_NOT_SUPPORTED. */
 static NDIS_STATUS LoopOidRequest(NDIS_HANDLE MiniportAdapterContext, PNDIS_OID_REQUEST OidRequest)
 {
     UNREFERENCED_PARAMETER(MiniportAdapterContext);
-    return LoopHandleOid(OidRequest);
+    return McmLibQueryOid(OidRequest, NdisMediumCoWan, LOOP_LINK_SPEED);
 }
 
 /* MiniportCoOidRequest: the same, possibly about one VC; loop's answers do
@@ -1142,70 +867,31 @@ static NDIS_STATUS LoopCoOidRequest(NDIS_HANDLE MiniportAdapterContext, NDIS_HAN
 {
     UNREFERENCED_PARAMETER(MiniportAdapterContext);
     UNREFERENCED_PARAMETER(MiniportVcContext);
-    return LoopHandleOid(OidRequest);
-}
-
-/* MiniportCancelOidRequest: IRQL <= DISPATCH_LEVEL. loop answers every
- * request at once, so there is never one to cancel. */
-static VOID LoopCancelOidRequest(NDIS_HANDLE MiniportAdapterContext, PVOID RequestId)
-{
-    UNREFERENCED_PARAMETER(MiniportAdapterContext);
-    UNREFERENCED_PARAMETER(RequestId);
+    return McmLibQueryOid(OidRequest, NdisMediumCoWan, LOOP_LINK_SPEED);
 }
 
 /* ---- adapter life cycle ----------------------------------------------------------------------- */
 
-/* An integer parameter, or Default when it is absent or does not parse.
- * PASSIVE_LEVEL. */
-static ULONG LoopReadUlong(NDIS_HANDLE Configuration, PNDIS_STRING Keyword, ULONG Default)
-{
-    NDIS_STATUS status;
-    PNDIS_CONFIGURATION_PARAMETER value = NULL;
-    NdisReadConfiguration(&status, &value, Configuration, Keyword, NdisParameterInteger);
-    if (status != NDIS_STATUS_SUCCESS || value == NULL)
-        return Default;
-    return value->ParameterData.IntegerData;
-}
-
-/* A 0/1 parameter; any other value is reported and the default kept. */
-static BOOLEAN LoopReadSwitch(NDIS_HANDLE Configuration, PNDIS_STRING Keyword, BOOLEAN Default)
-{
-    ULONG value = LoopReadUlong(Configuration, Keyword, Default ? 1 : 0);
-    if (value > 1) {
-        DbgPrint("%wZ is %lu; it must be 0 or 1, so loop keeps %u", Keyword, value, Default);
-        return Default;
-    }
-    return value == 1;
-}
-
-/* Read loop's parameters; defaults for what is missing. PASSIVE_LEVEL. */
+/* Read loop's parameters; defaults for what is missing or invalid (which
+ * is reported). PASSIVE_LEVEL. */
 static VOID LoopReadConfiguration(PLOOP_ADAPTER Adapter)
 {
-    static NDIS_STRING inlineKeyword = NDIS_STRING_CONST("LoopInline");
-    static NDIS_STRING resourcesKeyword = NDIS_STRING_CONST("LoopResources");
-    static NDIS_STRING afKeyword = NDIS_STRING_CONST("LoopAddressFamily");
-
     Adapter->Inline = FALSE;
     Adapter->IndicateWithResources = FALSE;
     Adapter->AddressFamily.AddressFamily = CO_ADDRESS_FAMILY_PPP;
     Adapter->AddressFamily.MajorVersion = LOOP_AF_MAJOR_VERSION;
     Adapter->AddressFamily.MinorVersion = LOOP_AF_MINOR_VERSION;
 
-    NDIS_CONFIGURATION_OBJECT object;
-    NdisZeroMemory(&object, sizeof(object));
-    object.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
-    object.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
-    object.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
-    object.NdisHandle = Adapter->MiniportAdapterHandle;
-    object.Flags = 0;
-
-    NDIS_HANDLE configuration = NULL;
-    if (NdisOpenConfigurationEx(&object, &configuration) != NDIS_STATUS_SUCCESS)
+    NDIS_HANDLE configuration;
+    if (McmLibOpenConfiguration(Adapter->MiniportAdapterHandle, &configuration) !=
+        NDIS_STATUS_SUCCESS)
         return; /* no parameters at all: the defaults stand */
 
-    Adapter->Inline = LoopReadSwitch(configuration, &inlineKeyword, FALSE);
-    Adapter->IndicateWithResources = LoopReadSwitch(configuration, &resourcesKeyword, FALSE);
-    ULONG af = LoopReadUlong(configuration, &afKeyword, CO_ADDRESS_FAMILY_PPP);
+    Adapter->Inline = McmLibReadUlong(configuration, L"LoopInline", 0, 0, 1, "loop") != 0;
+    Adapter->IndicateWithResources =
+        McmLibReadUlong(configuration, L"LoopResources", 0, 0, 1, "loop") != 0;
+    ULONG af = McmLibReadUlong(configuration, L"LoopAddressFamily", CO_ADDRESS_FAMILY_PPP, 0,
+                               0xFFFFFFFFUL, "loop");
     if (af == 0)
         DbgPrint("LoopAddressFamily 0 names no address family; loop registers 0x%lx",
                  (ULONG)CO_ADDRESS_FAMILY_PPP);
@@ -1236,59 +922,6 @@ static VOID LoopFreeAdapter(PLOOP_ADAPTER Adapter)
         NdisFreeNetBufferListPool(Adapter->RecvNblPool);
     NdisFreeSpinLock(&Adapter->Lock);
     NdisFreeMemory(Adapter, 0, 0);
-}
-
-/* Tell NDIS what the adapter is. PASSIVE_LEVEL, from MiniportInitializeEx. */
-static NDIS_STATUS LoopSetAttributes(PLOOP_ADAPTER Adapter)
-{
-    /* Registration first: it names the context of every later call. */
-    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES registration;
-    NdisZeroMemory(&registration, sizeof(registration));
-    registration.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
-    registration.Header.Revision = NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
-    registration.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
-    registration.MiniportAdapterContext = Adapter;
-    /* A virtual adapter: no hardware that could vanish under it, and no
-     * hang to check for. NOT_CO_NDIS stays clear: loop is CoNDIS. */
-    registration.AttributeFlags = NDIS_MINIPORT_ATTRIBUTES_SURPRISE_REMOVE_OK;
-    registration.CheckForHangTimeInSeconds = 0;
-    registration.InterfaceType = NdisInterfaceInternal;
-    NDIS_STATUS status = NdisMSetMiniportAttributes(
-        Adapter->MiniportAdapterHandle, (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&registration);
-    if (status != NDIS_STATUS_SUCCESS)
-        return status;
-
-    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES general;
-    NdisZeroMemory(&general, sizeof(general));
-    general.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES;
-    general.Header.Revision = NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1;
-    general.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1;
-    general.MediaType = NdisMediumCoWan;
-    general.PhysicalMediumType = NdisPhysicalMediumUnspecified;
-    general.MtuSize = LOOP_MTU;
-    general.MaxXmitLinkSpeed = general.XmitLinkSpeed = LOOP_LINK_SPEED;
-    general.MaxRcvLinkSpeed = general.RcvLinkSpeed = LOOP_LINK_SPEED;
-    general.MediaConnectState = MediaConnectStateConnected; /* the loop never breaks */
-    general.MediaDuplexState = MediaDuplexStateFull;
-    general.LookaheadSize = 0;      /* connectionless lookahead: not used on CoNDIS */
-    general.MacOptions = 0;
-    general.SupportedPacketFilters = 0;
-    general.MaxMulticastListSize = 0;
-    general.MacAddressLength = 0;   /* VCs, not MAC addresses, name the far end */
-    general.AccessType = NET_IF_ACCESS_POINT_TO_POINT;
-    general.DirectionType = NET_IF_DIRECTION_SENDRECEIVE;
-    general.ConnectionType = NET_IF_CONNECTION_DEDICATED;
-    general.IfType = IF_TYPE_SOFTWARE_LOOPBACK;
-    general.IfConnectorPresent = FALSE; /* no physical connector */
-    general.SupportedStatistics = 0;
-    general.SupportedPauseFunctions = NdisPauseFunctionsUnsupported;
-    general.DataBackFillSize = 0;
-    general.ContextBackFillSize = 0;
-    general.SupportedOidList = LoopSupportedOids;
-    general.SupportedOidListLength = sizeof(LoopSupportedOids);
-    general.AutoNegotiationFlags = 0;
-    return NdisMSetMiniportAttributes(Adapter->MiniportAdapterHandle,
-                                      (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&general);
 }
 
 /* The receive pools. PASSIVE_LEVEL, from MiniportInitializeEx. */
@@ -1349,7 +982,9 @@ static NDIS_STATUS LoopInitializeEx(NDIS_HANDLE NdisMiniportHandle, NDIS_HANDLE 
 
     LoopReadConfiguration(adapter);
 
-    NDIS_STATUS status = LoopSetAttributes(adapter);
+    /* A virtual CoWan adapter; the interface type says what it does. */
+    NDIS_STATUS status = McmLibSetCoWanAttributes(NdisMiniportHandle, adapter, LOOP_MTU,
+                                                  LOOP_LINK_SPEED, IF_TYPE_SOFTWARE_LOOPBACK);
     if (status == NDIS_STATUS_SUCCESS)
         status = LoopAllocatePools(adapter);
     /* Last: clients may be told of the family as soon as it is registered. */
@@ -1417,22 +1052,6 @@ static NDIS_STATUS LoopRestart(NDIS_HANDLE MiniportAdapterContext,
     return NDIS_STATUS_SUCCESS;
 }
 
-/* MiniportDevicePnPEventNotify: PASSIVE_LEVEL. No device, nothing to do. */
-static VOID LoopDevicePnPEventNotify(NDIS_HANDLE MiniportAdapterContext,
-                                     PNET_DEVICE_PNP_EVENT NetDevicePnPEvent)
-{
-    UNREFERENCED_PARAMETER(MiniportAdapterContext);
-    UNREFERENCED_PARAMETER(NetDevicePnPEvent);
-}
-
-/* MiniportShutdownEx: PASSIVE_LEVEL, or HIGH_LEVEL on a bug check, where
- * nothing may be called. No hardware to quiesce. */
-static VOID LoopShutdownEx(NDIS_HANDLE MiniportAdapterContext, NDIS_SHUTDOWN_ACTION ShutdownAction)
-{
-    UNREFERENCED_PARAMETER(MiniportAdapterContext);
-    UNREFERENCED_PARAMETER(ShutdownAction);
-}
-
 /* ---- driver life cycle ----------------------------------------------------------------------- */
 
 /*
@@ -1455,7 +1074,7 @@ static NDIS_STATUS LoopSetOptions(NDIS_HANDLE NdisDriverHandle, NDIS_HANDLE Driv
     co.CoCreateVcHandler = NULL;
     co.CoDeleteVcHandler = NULL;
     co.CoActivateVcHandler = LoopCoActivateVc;
-    co.CoDeactivateVcHandler = LoopCoDeactivateVc;
+    co.CoDeactivateVcHandler = McmLibCoDeactivateVc;
     co.CoSendNetBufferListsHandler = LoopCoSendNetBufferLists;
     co.CoOidRequestHandler = LoopCoOidRequest;
     NDIS_STATUS status = NdisSetOptionalHandlers(NdisDriverHandle,
@@ -1463,29 +1082,18 @@ static NDIS_STATUS LoopSetOptions(NDIS_HANDLE NdisDriverHandle, NDIS_HANDLE Driv
     if (status != NDIS_STATUS_SUCCESS)
         return status;
 
+    /* NDIS requires every entry of the call manager table. loop has no
+     * incoming calls (so no SAPs), no multipoint calls, no QoS changes and
+     * no signalling OIDs: McmLibInitCallManagerHandlers fills those entries
+     * with handlers that refuse, and loop sets the ones it implements. */
     NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS cm;
-    NdisZeroMemory(&cm, sizeof(cm));
-    cm.Header.Type = NDIS_OBJECT_TYPE_CO_CALL_MANAGER_OPTIONAL_HANDLERS;
-    cm.Header.Revision = NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS_REVISION_1;
-    cm.Header.Size = NDIS_SIZEOF_CO_CALL_MANAGER_OPTIONAL_HANDLERS_REVISION_1;
+    McmLibInitCallManagerHandlers(&cm);
     cm.CmCreateVcHandler = LoopCmCreateVc;
     cm.CmDeleteVcHandler = LoopCmDeleteVc;
     cm.CmOpenAfHandler = LoopCmOpenAf;
     cm.CmCloseAfHandler = LoopCmCloseAf;
-    cm.CmRegisterSapHandler = LoopCmRegisterSap;
-    cm.CmDeregisterSapHandler = LoopCmDeregisterSap;
     cm.CmMakeCallHandler = LoopCmMakeCall;
     cm.CmCloseCallHandler = LoopCmCloseCall;
-    cm.CmIncomingCallCompleteHandler = LoopCmIncomingCallComplete;
-    cm.CmAddPartyHandler = LoopCmAddParty;
-    cm.CmDropPartyHandler = LoopCmDropParty;
-    cm.CmActivateVcCompleteHandler = LoopCmActivateVcComplete;
-    cm.CmDeactivateVcCompleteHandler = LoopCmDeactivateVcComplete;
-    cm.CmModifyCallQoSHandler = LoopCmModifyCallQoS;
-    /* Not MiniportCoOidRequest: NDIS wants a handler of the call manager's
-     * own for requests on the family. */
-    cm.CmOidRequestHandler = LoopCmOidRequest;
-    cm.CmOidRequestCompleteHandler = LoopCmOidRequestComplete;
     cm.CmNotifyCloseAfCompleteHandler = LoopCmNotifyCloseAfComplete;
     return NdisSetOptionalHandlers(NdisDriverHandle, (PNDIS_DRIVER_OPTIONAL_HANDLERS)&cm);
 }
@@ -1532,9 +1140,11 @@ NTSTATUS LoopDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPa
     characteristics.CancelSendHandler = NULL;
     characteristics.CheckForHangHandlerEx = NULL;
     characteristics.ResetHandlerEx = NULL;
-    characteristics.DevicePnPEventNotifyHandler = LoopDevicePnPEventNotify;
-    characteristics.ShutdownHandlerEx = LoopShutdownEx;
-    characteristics.CancelOidRequestHandler = LoopCancelOidRequest;
+    /* No device: nothing to do on PnP events or at shutdown, and every OID
+     * request is answered at once, so there is none to cancel. */
+    characteristics.DevicePnPEventNotifyHandler = McmLibDevicePnPEventNotify;
+    characteristics.ShutdownHandlerEx = McmLibShutdownEx;
+    characteristics.CancelOidRequestHandler = McmLibCancelOidRequest;
 
     return NdisMRegisterMiniportDriver(DriverObject, RegistryPath, NULL, &characteristics,
                                        &LoopDriverHandle);

@@ -15,7 +15,10 @@
  * in how it completes sends, which its parameters choose.
  *
  * It is written only against <ndis.h>, like any third-party driver; its
- * sibling "loop" is the example to read first.
+ * sibling "loop" is the example to read first. What every built-in MCM does
+ * the same way (handlers of operations sim does not offer, OID answers,
+ * adapter attributes, parameter reading, the call-parameter check) is in
+ * ../common/mcmlib.c.
  *
  * ---- The model --------------------------------------------------------------------
  *
@@ -104,37 +107,18 @@
 #define NDIS60_MINIPORT 1
 #include <ndis.h>
 
-/* ---- values from ntddndis.h that condis' <ndis.h> does not carry ---------- */
-#ifndef OID_GEN_CO_SUPPORTED_LIST
-#define OID_GEN_CO_SUPPORTED_LIST 0x00010101
-#endif
-#ifndef OID_GEN_CO_MEDIA_SUPPORTED
-#define OID_GEN_CO_MEDIA_SUPPORTED 0x00010103
-#endif
-#ifndef OID_GEN_CO_MEDIA_IN_USE
-#define OID_GEN_CO_MEDIA_IN_USE 0x00010104
-#endif
-#ifndef OID_GEN_CO_LINK_SPEED
-#define OID_GEN_CO_LINK_SPEED 0x00010107
-#endif
-#ifndef OID_GEN_CO_MEDIA_CONNECT_STATUS
-#define OID_GEN_CO_MEDIA_CONNECT_STATUS 0x00010114
-#endif
+#include "../common/mcmlib.h"
 
 /* ---- constants ------------------------------------------------------------- */
 
-#define SIM_TAG(a, b, c, d) \
-    ((ULONG)(UCHAR)(a) | ((ULONG)(UCHAR)(b) << 8) | ((ULONG)(UCHAR)(c) << 16) | \
-     ((ULONG)(UCHAR)(d) << 24))
-#define SIM_TAG_ADAPTER SIM_TAG('S', 'm', 'A', 'd')
-#define SIM_TAG_CONTEXT SIM_TAG('S', 'm', 'C', 'x')
-#define SIM_TAG_AF SIM_TAG('S', 'm', 'A', 'f')
-#define SIM_TAG_VC SIM_TAG('S', 'm', 'V', 'c')
-#define SIM_TAG_TIMER SIM_TAG('S', 'm', 'T', 'm')
+#define SIM_TAG_ADAPTER MCMLIB_TAG('S', 'm', 'A', 'd')
+#define SIM_TAG_CONTEXT MCMLIB_TAG('S', 'm', 'C', 'x')
+#define SIM_TAG_AF MCMLIB_TAG('S', 'm', 'A', 'f')
+#define SIM_TAG_VC MCMLIB_TAG('S', 'm', 'V', 'c')
+#define SIM_TAG_TIMER MCMLIB_TAG('S', 'm', 'T', 'm')
 
 #define SIM_MTU 65535UL
 #define SIM_LINK_SPEED 10000000000ULL /* bits per second, reported only */
-#define SIM_MEDIA_STATE_CONNECTED 0UL /* NdisMediaStateConnected */
 
 #define SIM_QUEUE_DEFAULT 256
 #define SIM_QUEUE_MAX 65536
@@ -296,11 +280,6 @@ struct _SIM_VC {
 
 static NDIS_HANDLE SimDriverHandle;
 
-static NDIS_OID SimSupportedOids[] = {
-    OID_GEN_CO_SUPPORTED_LIST,   OID_GEN_CO_MEDIA_SUPPORTED, OID_GEN_CO_MEDIA_IN_USE,
-    OID_GEN_CO_LINK_SPEED,       OID_GEN_CO_MEDIA_CONNECT_STATUS,
-};
-
 /* ---- handler declarations, with the WDK's role types ------------------------- */
 
 DRIVER_INITIALIZE SimDriverEntry;   /* named by condis' table of built-in drivers */
@@ -312,12 +291,8 @@ static MINIPORT_UNLOAD SimDriverUnload;
 static MINIPORT_PAUSE SimPause;
 static MINIPORT_RESTART SimRestart;
 static MINIPORT_OID_REQUEST SimOidRequest;
-static MINIPORT_DEVICE_PNP_EVENT_NOTIFY SimDevicePnPEventNotify;
-static MINIPORT_SHUTDOWN SimShutdownEx;
-static MINIPORT_CANCEL_OID_REQUEST SimCancelOidRequest;
 
 static MINIPORT_CO_ACTIVATE_VC SimCoActivateVc;
-static MINIPORT_CO_DEACTIVATE_VC SimCoDeactivateVc;
 static MINIPORT_CO_SEND_NET_BUFFER_LISTS SimCoSendNetBufferLists;
 static MINIPORT_CO_OID_REQUEST SimCoOidRequest;
 
@@ -325,44 +300,14 @@ static PROTOCOL_CO_CREATE_VC SimCmCreateVc;
 static PROTOCOL_CO_DELETE_VC SimCmDeleteVc;
 static PROTOCOL_CM_OPEN_AF SimCmOpenAf;
 static PROTOCOL_CM_CLOSE_AF SimCmCloseAf;
-static PROTOCOL_CM_REG_SAP SimCmRegisterSap;
-static PROTOCOL_CM_DEREGISTER_SAP SimCmDeregisterSap;
 static PROTOCOL_CM_MAKE_CALL SimCmMakeCall;
 static PROTOCOL_CM_CLOSE_CALL SimCmCloseCall;
-static PROTOCOL_CM_INCOMING_CALL_COMPLETE SimCmIncomingCallComplete;
-static PROTOCOL_CM_ADD_PARTY SimCmAddParty;
-static PROTOCOL_CM_DROP_PARTY SimCmDropParty;
-static PROTOCOL_CM_ACTIVATE_VC_COMPLETE SimCmActivateVcComplete;
-static PROTOCOL_CM_DEACTIVATE_VC_COMPLETE SimCmDeactivateVcComplete;
-static PROTOCOL_CM_MODIFY_QOS_CALL SimCmModifyCallQoS;
-static PROTOCOL_CO_OID_REQUEST SimCmOidRequest;
-static PROTOCOL_CO_OID_REQUEST_COMPLETE SimCmOidRequestComplete;
 static PROTOCOL_CM_NOTIFY_CLOSE_AF_COMPLETE SimCmNotifyCloseAfComplete;
 
 static KDEFERRED_ROUTINE SimDpc;
 static NDIS_TIMER_FUNCTION SimTimer;
 
 /* ---- small helpers ------------------------------------------------------------- */
-
-/* A spin lock taken at PASSIVE_LEVEL (raising) or at DISPATCH_LEVEL (the
- * Dpr form). Returns which, for SimUnlock. */
-static inline BOOLEAN SimLock(PNDIS_SPIN_LOCK Lock)
-{
-    if (KeGetCurrentIrql() == DISPATCH_LEVEL) {
-        NdisDprAcquireSpinLock(Lock);
-        return TRUE;
-    }
-    NdisAcquireSpinLock(Lock);
-    return FALSE;
-}
-
-static inline VOID SimUnlock(PNDIS_SPIN_LOCK Lock, BOOLEAN Dpr)
-{
-    if (Dpr)
-        NdisDprReleaseSpinLock(Lock);
-    else
-        NdisReleaseSpinLock(Lock);
-}
 
 /* A lone read of a variable that is changed with Interlocked* routines.
  * The WDK has ReadNoFence / ReadAcquire for this; condis' <ndis.h> does not
@@ -437,15 +382,6 @@ static inline VOID SimListRemove(PLIST_ENTRY Link)
     InitializeListHead(Link);
 }
 
-/* Bytes of data in an NBL. */
-static ULONG64 SimLength(PNET_BUFFER_LIST Nbl)
-{
-    ULONG64 length = 0;
-    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(Nbl); nb != NULL; nb = NET_BUFFER_NEXT_NB(nb))
-        length += NET_BUFFER_DATA_LENGTH(nb);
-    return length;
-}
-
 /* The reorder generator: splitmix64. */
 static ULONG64 SimRandom(ULONG64 *State)
 {
@@ -464,16 +400,6 @@ static inline VOID SimNoteMax(volatile LONG *Max, LONG Value)
             break;
         seen = prev;
     }
-}
-
-static PVOID SimAllocate(NDIS_HANDLE Handle, SIZE_T Size, ULONG Tag)
-{
-    if (Size > 0xFFFFFFFFUL)
-        return NULL;
-    PVOID p = NdisAllocateMemoryWithTagPriority(Handle, (UINT)Size, Tag, NormalPoolPriority);
-    if (p != NULL)
-        NdisZeroMemory(p, Size);
-    return p;
 }
 
 /* ---- the early-completion heap (Ctx->Lock) ----------------------------------------- */
@@ -528,22 +454,6 @@ static VOID SimSendsDone(PSIM_ADAPTER Adapter, ULONG Count)
         NdisMPauseComplete(handle);
 }
 
-static inline ULONG SimCompleteFlags(VOID)
-{
-    return KeGetCurrentIrql() == DISPATCH_LEVEL ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
-}
-
-/*
- * Complete a chain sim did not accept, linked as the protocol gave it:
- * every NBL gets Status. At the caller's IRQL; sim owns none of it after.
- */
-static VOID SimRefuse(PSIM_VC Vc, PNET_BUFFER_LIST Chain, NDIS_STATUS Status)
-{
-    for (PNET_BUFFER_LIST nbl = Chain; nbl != NULL; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
-        NET_BUFFER_LIST_STATUS(nbl) = Status;
-    NdisMCoSendNetBufferListsComplete(Vc->NdisVcHandle, Chain, SimCompleteFlags());
-}
-
 /* A completion call being filled: NBLs of one VC, linked through
  * NET_BUFFER_LIST_NEXT_NBL as NDIS wants them. */
 typedef struct _SIM_BATCH {
@@ -590,7 +500,7 @@ static VOID SimBatchAdd(SIM_BATCH *Batch, PNET_BUFFER_LIST Nbl)
 static ULONG SimCompleteWork(PSIM_CONTEXT Ctx, PSIM_VC Work)
 {
     PSIM_ADAPTER adapter = Ctx->Adapter;
-    ULONG flags = SimCompleteFlags();
+    ULONG flags = McmLibSendCompleteFlags();
     ULONG total = 0, failed = 0;
 
     for (PSIM_VC vc = Work; vc != NULL; vc = vc->WorkNext) {
@@ -630,7 +540,7 @@ static ULONG SimCompleteWork(PSIM_CONTEXT Ctx, PSIM_VC Work)
     /* Only now, with the protocol holding its NBLs again, are they done:
      * a close or a pause must not finish before. */
     PSIM_VC closed = NULL;
-    BOOLEAN dpr = SimLock(&Ctx->Lock);
+    BOOLEAN dpr = McmLibLock(&Ctx->Lock);
     Ctx->Completed += total;
     Ctx->Failed += failed;
     for (PSIM_VC vc = Work; vc != NULL; vc = vc->WorkNext) {
@@ -641,7 +551,7 @@ static ULONG SimCompleteWork(PSIM_CONTEXT Ctx, PSIM_VC Work)
             closed = vc;
         }
     }
-    SimUnlock(&Ctx->Lock, dpr);
+    McmLibUnlock(&Ctx->Lock, dpr);
 
     while (closed != NULL) {
         PSIM_VC next = closed->CloseNext;
@@ -751,8 +661,9 @@ static BOOLEAN SimAdmitOne(PSIM_CONTEXT Ctx, PSIM_VC Vc, SIM_PASS *Pass, BOOLEAN
         if (Vc->Tat > leave + SIM_BUCKET_TICKS)
             leave = Vc->Tat - SIM_BUCKET_TICKS;
         /* An NBL sim fails for its length is not transmitted. */
-        ULONG64 bytes =
-            NET_BUFFER_LIST_STATUS(nbl) == NDIS_STATUS_INVALID_LENGTH ? 0 : SimLength(nbl);
+        ULONG64 bytes = NET_BUFFER_LIST_STATUS(nbl) == NDIS_STATUS_INVALID_LENGTH
+                            ? 0
+                            : McmLibNblDataLength(nbl);
         Vc->Tat = (Vc->Tat > leave ? Vc->Tat : leave) +
                   bytes * SIM_TICKS_PER_SECOND / Vc->PeakBandwidth;
     }
@@ -954,10 +865,10 @@ static VOID SimService(PSIM_CONTEXT Ctx)
     ULONG done = 0;
 
     InterlockedIncrement(&adapter->Busy);
-    BOOLEAN dpr = SimLock(&Ctx->Lock);
+    BOOLEAN dpr = McmLibLock(&Ctx->Lock);
     if (Ctx->Servicing) {
         Ctx->Again = TRUE;
-        SimUnlock(&Ctx->Lock, dpr);
+        McmLibUnlock(&Ctx->Lock, dpr);
         InterlockedDecrement(&adapter->Busy);
         return;
     }
@@ -966,7 +877,7 @@ static VOID SimService(PSIM_CONTEXT Ctx)
         SIM_PASS pass = { SimNow(), 0, FALSE, 0, FALSE, NULL };
         Ctx->Again = FALSE;
         SimSchedule(Ctx, &pass);
-        SimUnlock(&Ctx->Lock, dpr);
+        McmLibUnlock(&Ctx->Lock, dpr);
 
         if (pass.Wake && adapter->DpcThreads > 1)
             SimWakeBlocked(adapter, Ctx);
@@ -975,7 +886,7 @@ static VOID SimService(PSIM_CONTEXT Ctx)
         if (!pass.Progress && pass.NextDue != 0)
             SimArmTimer(Ctx, pass.Now, pass.NextDue);
 
-        dpr = SimLock(&Ctx->Lock);
+        dpr = McmLibLock(&Ctx->Lock);
         if (!pass.Progress && !Ctx->Again)
             break;
         if (done >= adapter->Budget) {
@@ -984,7 +895,7 @@ static VOID SimService(PSIM_CONTEXT Ctx)
         }
     }
     Ctx->Servicing = FALSE;
-    SimUnlock(&Ctx->Lock, dpr);
+    McmLibUnlock(&Ctx->Lock, dpr);
     if (requeue)
         KeInsertQueueDpc(&Ctx->Dpc, NULL, NULL);
     InterlockedDecrement(&adapter->Busy); /* the last touch of the adapter */
@@ -1034,9 +945,10 @@ static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_L
     for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl != NULL; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
         SimSetNext(nbl, NET_BUFFER_LIST_NEXT_NBL(nbl));
         SimSetTime(nbl, now);
-        NET_BUFFER_LIST_STATUS(nbl) = vc->MaxSduSize != 0 && SimLength(nbl) > vc->MaxSduSize
-                                          ? NDIS_STATUS_INVALID_LENGTH
-                                          : NDIS_STATUS_SUCCESS;
+        NET_BUFFER_LIST_STATUS(nbl) =
+            vc->MaxSduSize != 0 && McmLibNblDataLength(nbl) > vc->MaxSduSize
+                ? NDIS_STATUS_INVALID_LENGTH
+                : NDIS_STATUS_SUCCESS;
         last = nbl;
         count++;
     }
@@ -1052,7 +964,7 @@ static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_L
     if (SimRead(&adapter->State) != SimAdapterRunning) {
         refuse = NDIS_STATUS_PAUSED;
     } else {
-        BOOLEAN dpr = SimLock(&ctx->Lock);
+        BOOLEAN dpr = McmLibLock(&ctx->Lock);
         if (vc->State != SimVcActive) {
             refuse = vc->State == SimVcClosing ? NDIS_STATUS_CLOSING : NDIS_STATUS_VC_NOT_ACTIVATED;
         } else {
@@ -1078,11 +990,11 @@ static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_L
                  * and whatever holds those up will run the scheduler. */
                 kick = wasEmpty;
         }
-        SimUnlock(&ctx->Lock, dpr);
+        McmLibUnlock(&ctx->Lock, dpr);
     }
 
     if (refuse != NDIS_STATUS_SUCCESS) {
-        SimRefuse(vc, NetBufferLists, refuse);
+        McmLibRefuseSends(vc->NdisVcHandle, NetBufferLists, refuse);
         SimSendsDone(adapter, count);
     } else if (service) {
         SimService(ctx);
@@ -1094,32 +1006,11 @@ static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_L
 /* ---- calls ------------------------------------------------------------------------------ */
 
 /*
- * A call sim accepts: point-to-point, sending and receiving, with no
- * call-manager- or media-specific data. NDIS_STATUS_NOT_SUPPORTED for a
- * kind of call sim does not offer, NDIS_STATUS_INVALID_DATA for parameters
- * it cannot honour. On success, the two flow-spec fields sim honours.
- */
-static NDIS_STATUS SimCheckCall(PCO_CALL_PARAMETERS CallParameters, PULONG MaxSduSize,
-                                PULONG PeakBandwidth)
-{
-    if (CallParameters == NULL || CallParameters->CallMgrParameters == NULL ||
-        CallParameters->MediaParameters == NULL ||
-        (CallParameters->Flags & (PERMANENT_VC | BROADCAST_VC | MULTIPOINT_VC)) != 0)
-        return NDIS_STATUS_NOT_SUPPORTED;
-    PCO_CALL_MANAGER_PARAMETERS cm = CallParameters->CallMgrParameters;
-    PCO_MEDIA_PARAMETERS media = CallParameters->MediaParameters;
-    if (cm->CallMgrSpecific.Length != 0 || media->MediaSpecific.Length != 0 ||
-        (media->Flags & (TRANSMIT_VC | RECEIVE_VC)) != (TRANSMIT_VC | RECEIVE_VC))
-        return NDIS_STATUS_INVALID_DATA;
-    *MaxSduSize = cm->Transmit.MaxSduSize;
-    *PeakBandwidth = cm->Transmit.PeakBandwidth == QOS_NOT_SPECIFIED ? 0 : cm->Transmit.PeakBandwidth;
-    return NDIS_STATUS_SUCCESS;
-}
-
-/*
  * CmMakeCall: IRQL <= DISPATCH_LEVEL. sim has no far end, so it answers at
- * once: activated and SUCCESS, or a failure. The parameters are the
- * client's; sim keeps copies of the fields it uses.
+ * once: activated and SUCCESS, or a failure. It accepts the calls
+ * McmLibCheckCallParameters accepts (point-to-point, sending and receiving,
+ * no call-manager- or media-specific data). The parameters are the
+ * client's; sim keeps copies of the two flow-spec fields it honours.
  */
 static NDIS_STATUS SimCmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
                                  NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
@@ -1130,29 +1021,29 @@ static NDIS_STATUS SimCmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETE
         *CallMgrPartyContext = NULL;
     if (NdisPartyHandle != NULL)
         return NDIS_STATUS_NOT_SUPPORTED;
-    ULONG maxSdu = 0, peak = 0;
-    NDIS_STATUS status = SimCheckCall(CallParameters, &maxSdu, &peak);
+    MCMLIB_CALL_LIMITS limits;
+    NDIS_STATUS status = McmLibCheckCallParameters(CallParameters, &limits);
     if (status != NDIS_STATUS_SUCCESS)
         return status;
 
-    BOOLEAN dpr = SimLock(&ctx->Lock);
+    BOOLEAN dpr = McmLibLock(&ctx->Lock);
     if (vc->State != SimVcIdle) {
-        SimUnlock(&ctx->Lock, dpr);
+        McmLibUnlock(&ctx->Lock, dpr);
         return NDIS_STATUS_CALL_ACTIVE;
     }
-    vc->MaxSduSize = maxSdu;
-    vc->PeakBandwidth = peak;
+    vc->MaxSduSize = limits.MaxSduSize;
+    vc->PeakBandwidth = limits.PeakBandwidth;
     vc->Tat = 0;
     /* Each call starts its VC's reorder sequence afresh. */
     vc->Rng = ((ULONG64)vc->Adapter->Seed << 32) ^ vc->Number;
     vc->State = SimVcActive;
-    SimUnlock(&ctx->Lock, dpr);
+    McmLibUnlock(&ctx->Lock, dpr);
 
     status = NdisMCmActivateVc(vc->NdisVcHandle, CallParameters);
     if (status != NDIS_STATUS_SUCCESS) {
-        dpr = SimLock(&ctx->Lock);
+        dpr = McmLibLock(&ctx->Lock);
         vc->State = SimVcIdle;
-        SimUnlock(&ctx->Lock, dpr);
+        McmLibUnlock(&ctx->Lock, dpr);
     }
     return status;
 }
@@ -1174,7 +1065,7 @@ static NDIS_STATUS SimCmCloseCall(NDIS_HANDLE CallMgrVcContext, NDIS_HANDLE Call
     UNREFERENCED_PARAMETER(CloseData);
     UNREFERENCED_PARAMETER(Size);
 
-    BOOLEAN dpr = SimLock(&ctx->Lock);
+    BOOLEAN dpr = McmLibLock(&ctx->Lock);
     if (vc->State == SimVcClosing) {
         status = NDIS_STATUS_CLOSING;
     } else if (vc->State != SimVcActive) {
@@ -1188,7 +1079,7 @@ static NDIS_STATUS SimCmCloseCall(NDIS_HANDLE CallMgrVcContext, NDIS_HANDLE Call
         vc->State = SimVcIdle;
         status = NDIS_STATUS_SUCCESS;
     }
-    SimUnlock(&ctx->Lock, dpr);
+    McmLibUnlock(&ctx->Lock, dpr);
 
     if (status == NDIS_STATUS_SUCCESS)
         NdisMCmDeactivateVc(vc->NdisVcHandle);
@@ -1198,21 +1089,15 @@ static NDIS_STATUS SimCmCloseCall(NDIS_HANDLE CallMgrVcContext, NDIS_HANDLE Call
 }
 
 /*
- * MiniportCoActivateVc / MiniportCoDeactivateVc: IRQL <= DISPATCH_LEVEL.
- * NDIS does not call these for an MCM, which activates its VCs itself;
- * they answer what activation would mean to sim.
+ * MiniportCoActivateVc: IRQL <= DISPATCH_LEVEL. NDIS does not call this
+ * for an MCM, which activates its VCs itself; it answers what activation
+ * would mean to sim (deactivation, McmLibCoDeactivateVc, means nothing).
  */
 static NDIS_STATUS SimCoActivateVc(NDIS_HANDLE MiniportVcContext, PCO_CALL_PARAMETERS CallParameters)
 {
-    ULONG maxSdu, peak;
+    MCMLIB_CALL_LIMITS limits;
     UNREFERENCED_PARAMETER(MiniportVcContext);
-    return SimCheckCall(CallParameters, &maxSdu, &peak);
-}
-
-static NDIS_STATUS SimCoDeactivateVc(NDIS_HANDLE MiniportVcContext)
-{
-    UNREFERENCED_PARAMETER(MiniportVcContext);
-    return NDIS_STATUS_SUCCESS;
+    return McmLibCheckCallParameters(CallParameters, &limits);
 }
 
 /* ---- VCs ---------------------------------------------------------------------------------- */
@@ -1226,7 +1111,7 @@ static NDIS_STATUS SimCmCreateVc(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE Ndis
 {
     PSIM_AF af = (PSIM_AF)ProtocolAfContext;
     PSIM_ADAPTER adapter = af->Adapter;
-    PSIM_VC vc = SimAllocate(adapter->MiniportAdapterHandle, sizeof(*vc), SIM_TAG_VC);
+    PSIM_VC vc = McmLibAllocateZeroed(adapter->MiniportAdapterHandle, sizeof(*vc), SIM_TAG_VC);
     if (vc == NULL)
         return NDIS_STATUS_RESOURCES;
     vc->Af = af;
@@ -1239,9 +1124,9 @@ static NDIS_STATUS SimCmCreateVc(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE Ndis
     InitializeListHead(&vc->WireLink);
     InitializeListHead(&vc->DoneLink);
 
-    BOOLEAN dpr = SimLock(&adapter->Lock);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     InsertTailList(&af->VcList, &vc->AfLink);
-    SimUnlock(&adapter->Lock, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     *ProtocolVcContext = vc;
     return NDIS_STATUS_SUCCESS;
 }
@@ -1253,14 +1138,14 @@ static NDIS_STATUS SimCmDeleteVc(NDIS_HANDLE ProtocolVcContext)
     PSIM_VC vc = (PSIM_VC)ProtocolVcContext;
     PSIM_ADAPTER adapter = vc->Adapter;
 
-    BOOLEAN dpr = SimLock(&vc->Ctx->Lock);
+    BOOLEAN dpr = McmLibLock(&vc->Ctx->Lock);
     BOOLEAN busy = vc->State != SimVcIdle || vc->Pending != 0;
-    SimUnlock(&vc->Ctx->Lock, dpr);
+    McmLibUnlock(&vc->Ctx->Lock, dpr);
     if (busy)
         return NDIS_STATUS_NOT_ACCEPTED;
-    dpr = SimLock(&adapter->Lock);
+    dpr = McmLibLock(&adapter->Lock);
     RemoveEntryList(&vc->AfLink);
-    SimUnlock(&adapter->Lock, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     NdisFreeMemory(vc, 0, 0);
     return NDIS_STATUS_SUCCESS;
 }
@@ -1275,15 +1160,15 @@ static NDIS_STATUS SimCmOpenAf(NDIS_HANDLE CallMgrBindingContext, PCO_ADDRESS_FA
     if (AddressFamily->AddressFamily != adapter->AddressFamily.AddressFamily ||
         AddressFamily->MajorVersion != adapter->AddressFamily.MajorVersion)
         return NDIS_STATUS_FAILURE;
-    PSIM_AF af = SimAllocate(adapter->MiniportAdapterHandle, sizeof(*af), SIM_TAG_AF);
+    PSIM_AF af = McmLibAllocateZeroed(adapter->MiniportAdapterHandle, sizeof(*af), SIM_TAG_AF);
     if (af == NULL)
         return NDIS_STATUS_RESOURCES;
     af->Adapter = adapter;
     af->NdisAfHandle = NdisAfHandle;
     InitializeListHead(&af->VcList);
-    BOOLEAN dpr = SimLock(&adapter->Lock);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     InsertTailList(&adapter->AfList, &af->Link);
-    SimUnlock(&adapter->Lock, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     *CallMgrAfContext = af;
     return NDIS_STATUS_SUCCESS;
 }
@@ -1295,15 +1180,15 @@ static NDIS_STATUS SimCmCloseAf(NDIS_HANDLE CallMgrAfContext)
 {
     PSIM_AF af = (PSIM_AF)CallMgrAfContext;
     PSIM_ADAPTER adapter = af->Adapter;
-    BOOLEAN dpr = SimLock(&adapter->Lock);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     if (!IsListEmpty(&af->VcList)) {
-        SimUnlock(&adapter->Lock, dpr);
+        McmLibUnlock(&adapter->Lock, dpr);
         return NDIS_STATUS_NOT_ACCEPTED;
     }
     SimListRemove(&af->Link);
     BOOLEAN keep = af->NotifyPending;
     af->Closed = TRUE;
-    SimUnlock(&adapter->Lock, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     if (!keep)
         NdisFreeMemory(af, 0, 0);
     return NDIS_STATUS_SUCCESS;
@@ -1314,10 +1199,10 @@ static NDIS_STATUS SimCmCloseAf(NDIS_HANDLE CallMgrAfContext)
 static VOID SimNotifyAnswered(PSIM_AF Af)
 {
     PSIM_ADAPTER adapter = Af->Adapter;
-    BOOLEAN dpr = SimLock(&adapter->Lock);
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
     Af->NotifyPending = FALSE;
     BOOLEAN release = Af->Closed;
-    SimUnlock(&adapter->Lock, dpr);
+    McmLibUnlock(&adapter->Lock, dpr);
     if (release)
         NdisFreeMemory(Af, 0, 0);
 }
@@ -1363,149 +1248,15 @@ static VOID SimNotifyCloseAfs(PSIM_ADAPTER Adapter)
     }
 }
 
-/* ---- call manager operations sim does not offer ----------------------------------------------
- * Every entry of the call manager table is required. sim has no incoming
- * calls (no SAPs), no parties and no QoS changes, and never calls what the
- * completions below complete. IRQL <= DISPATCH_LEVEL.
- */
-
-static NDIS_STATUS SimCmRegisterSap(NDIS_HANDLE CallMgrAfContext, PCO_SAP Sap,
-                                    NDIS_HANDLE NdisSapHandle, PNDIS_HANDLE CallMgrSapContext)
-{
-    UNREFERENCED_PARAMETER(CallMgrAfContext);
-    UNREFERENCED_PARAMETER(Sap);
-    UNREFERENCED_PARAMETER(NdisSapHandle);
-    UNREFERENCED_PARAMETER(CallMgrSapContext);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-static NDIS_STATUS SimCmDeregisterSap(NDIS_HANDLE CallMgrSapContext)
-{
-    UNREFERENCED_PARAMETER(CallMgrSapContext);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-static VOID SimCmIncomingCallComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext,
-                                      PCO_CALL_PARAMETERS CallParameters)
-{
-    UNREFERENCED_PARAMETER(Status);
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-}
-
-static NDIS_STATUS SimCmAddParty(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
-                                 NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
-{
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-    UNREFERENCED_PARAMETER(NdisPartyHandle);
-    UNREFERENCED_PARAMETER(CallMgrPartyContext);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-static NDIS_STATUS SimCmDropParty(NDIS_HANDLE CallMgrPartyContext, PVOID CloseData, UINT Size)
-{
-    UNREFERENCED_PARAMETER(CallMgrPartyContext);
-    UNREFERENCED_PARAMETER(CloseData);
-    UNREFERENCED_PARAMETER(Size);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-static VOID SimCmActivateVcComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext,
-                                    PCO_CALL_PARAMETERS CallParameters)
-{
-    UNREFERENCED_PARAMETER(Status);
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-}
-
-static VOID SimCmDeactivateVcComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext)
-{
-    UNREFERENCED_PARAMETER(Status);
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-}
-
-static NDIS_STATUS SimCmModifyCallQoS(NDIS_HANDLE CallMgrVcContext,
-                                      PCO_CALL_PARAMETERS CallParameters)
-{
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-static NDIS_STATUS SimCmOidRequest(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE ProtocolVcContext,
-                                   NDIS_HANDLE ProtocolPartyContext, PNDIS_OID_REQUEST OidRequest)
-{
-    UNREFERENCED_PARAMETER(ProtocolAfContext);
-    UNREFERENCED_PARAMETER(ProtocolVcContext);
-    UNREFERENCED_PARAMETER(ProtocolPartyContext);
-    UNREFERENCED_PARAMETER(OidRequest);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-static VOID SimCmOidRequestComplete(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE ProtocolVcContext,
-                                    NDIS_HANDLE ProtocolPartyContext, PNDIS_OID_REQUEST OidRequest,
-                                    NDIS_STATUS Status)
-{
-    UNREFERENCED_PARAMETER(ProtocolAfContext);
-    UNREFERENCED_PARAMETER(ProtocolVcContext);
-    UNREFERENCED_PARAMETER(ProtocolPartyContext);
-    UNREFERENCED_PARAMETER(OidRequest);
-    UNREFERENCED_PARAMETER(Status);
-}
-
 /* ---- OID requests --------------------------------------------------------------------------- */
 
-/* Answer the few queries sim knows at once; anything else is
- * NDIS_STATUS_NOT_SUPPORTED. IRQL <= DISPATCH_LEVEL. */
-static NDIS_STATUS SimHandleOid(PNDIS_OID_REQUEST Request)
-{
-    if (Request->RequestType != NdisRequestQueryInformation &&
-        Request->RequestType != NdisRequestQueryStatistics)
-        return NDIS_STATUS_NOT_SUPPORTED;
-    union {
-        NDIS_MEDIUM Medium;
-        NDIS_CO_LINK_SPEED Speed;
-        ULONG State;
-    } answer;
-    const VOID *data = &answer;
-    ULONG length;
-    switch (Request->DATA.QUERY_INFORMATION.Oid) {
-    case OID_GEN_CO_SUPPORTED_LIST:
-        data = SimSupportedOids;
-        length = sizeof(SimSupportedOids);
-        break;
-    case OID_GEN_CO_MEDIA_SUPPORTED:
-    case OID_GEN_CO_MEDIA_IN_USE:
-        answer.Medium = NdisMediumCoWan;
-        length = sizeof(answer.Medium);
-        break;
-    case OID_GEN_CO_LINK_SPEED:
-        answer.Speed.Outbound = answer.Speed.Inbound = (ULONG)(SIM_LINK_SPEED / 100); /* 100 bit/s */
-        length = sizeof(answer.Speed);
-        break;
-    case OID_GEN_CO_MEDIA_CONNECT_STATUS:
-        answer.State = SIM_MEDIA_STATE_CONNECTED;
-        length = sizeof(answer.State);
-        break;
-    default:
-        return NDIS_STATUS_NOT_SUPPORTED;
-    }
-    if (Request->DATA.QUERY_INFORMATION.InformationBufferLength < length) {
-        Request->DATA.QUERY_INFORMATION.BytesWritten = 0;
-        Request->DATA.QUERY_INFORMATION.BytesNeeded = length;
-        return NDIS_STATUS_BUFFER_TOO_SHORT;
-    }
-    NdisMoveMemory(Request->DATA.QUERY_INFORMATION.InformationBuffer, data, length);
-    Request->DATA.QUERY_INFORMATION.BytesWritten = length;
-    Request->DATA.QUERY_INFORMATION.BytesNeeded = 0;
-    return NDIS_STATUS_SUCCESS;
-}
-
+/* MiniportOidRequest / MiniportCoOidRequest: IRQL <= DISPATCH_LEVEL. sim
+ * answers the few CoNDIS queries it knows at once (McmLibQueryOid), the
+ * same for every VC; anything else is NDIS_STATUS_NOT_SUPPORTED. */
 static NDIS_STATUS SimOidRequest(NDIS_HANDLE MiniportAdapterContext, PNDIS_OID_REQUEST OidRequest)
 {
     UNREFERENCED_PARAMETER(MiniportAdapterContext);
-    return SimHandleOid(OidRequest);
+    return McmLibQueryOid(OidRequest, NdisMediumCoWan, SIM_LINK_SPEED);
 }
 
 static NDIS_STATUS SimCoOidRequest(NDIS_HANDLE MiniportAdapterContext, NDIS_HANDLE MiniportVcContext,
@@ -1513,47 +1264,10 @@ static NDIS_STATUS SimCoOidRequest(NDIS_HANDLE MiniportAdapterContext, NDIS_HAND
 {
     UNREFERENCED_PARAMETER(MiniportAdapterContext);
     UNREFERENCED_PARAMETER(MiniportVcContext);
-    return SimHandleOid(OidRequest);
-}
-
-/* Every request is answered at once: there is never one to cancel. */
-static VOID SimCancelOidRequest(NDIS_HANDLE MiniportAdapterContext, PVOID RequestId)
-{
-    UNREFERENCED_PARAMETER(MiniportAdapterContext);
-    UNREFERENCED_PARAMETER(RequestId);
+    return McmLibQueryOid(OidRequest, NdisMediumCoWan, SIM_LINK_SPEED);
 }
 
 /* ---- parameters ------------------------------------------------------------------------------ */
-
-/*
- * An integer parameter within [Min, Max], or Default when it is missing. A
- * value that is not a number or is out of range is reported and Default
- * kept. PASSIVE_LEVEL.
- */
-static ULONG SimReadUlong(NDIS_HANDLE Configuration, PCWSTR Name, ULONG Default, ULONG Min,
-                          ULONG Max)
-{
-    NDIS_STRING keyword;
-    NdisInitUnicodeString(&keyword, Name);
-    NDIS_STATUS status;
-    PNDIS_CONFIGURATION_PARAMETER value = NULL;
-    NdisReadConfiguration(&status, &value, Configuration, &keyword, NdisParameterInteger);
-    if (status != NDIS_STATUS_SUCCESS || value == NULL) {
-        /* Missing, or there but not a number: the string form tells which. */
-        NdisReadConfiguration(&status, &value, Configuration, &keyword, NdisParameterString);
-        if (status == NDIS_STATUS_SUCCESS && value != NULL)
-            DbgPrint("%wZ=%wZ is not a number (decimal, or hex with 0x); sim keeps %lu",
-                     &keyword, &value->ParameterData.StringData, Default);
-        return Default;
-    }
-    ULONG v = value->ParameterData.IntegerData;
-    if (v < Min || v > Max) {
-        DbgPrint("%wZ=%lu is out of range (%lu..%lu); sim keeps %lu", &keyword, v, Min, Max,
-                 Default);
-        return Default;
-    }
-    return v;
-}
 
 /* Read sim's parameters into the adapter. PASSIVE_LEVEL. */
 static VOID SimReadConfiguration(PSIM_ADAPTER Adapter)
@@ -1564,31 +1278,29 @@ static VOID SimReadConfiguration(PSIM_ADAPTER Adapter)
     Adapter->FailStatus = NDIS_STATUS_FAILURE;
     Adapter->Seed = 1;
 
-    NDIS_CONFIGURATION_OBJECT object;
-    NdisZeroMemory(&object, sizeof(object));
-    object.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
-    object.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
-    object.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
-    object.NdisHandle = Adapter->MiniportAdapterHandle;
-    NDIS_HANDLE config = NULL;
-    if (NdisOpenConfigurationEx(&object, &config) == NDIS_STATUS_SUCCESS) {
-        Adapter->QueueDepth = SimReadUlong(config, L"SimQueue", SIM_QUEUE_DEFAULT, 1, SIM_QUEUE_MAX);
-        Adapter->DpcThreads = SimReadUlong(config, L"SimDpcThreads", 1, 1, cpus);
-        Adapter->Inline = SimReadUlong(config, L"SimInline", 0, 0, 1) != 0;
-        Adapter->Reorder = SimReadUlong(config, L"SimReorder", 0, 0, SIM_REORDER_MAX);
-        Adapter->Batch = SimReadUlong(config, L"SimBatch", 0, 0, 0xFFFFFFFFUL);
-        Adapter->FailEvery = SimReadUlong(config, L"SimFailEvery", 0, 0, 0xFFFFFFFFUL);
-        Adapter->FailStatus = (NDIS_STATUS)SimReadUlong(config, L"SimFailStatus",
-                                                        (ULONG)NDIS_STATUS_FAILURE, 1, 0xFFFFFFFFUL);
+    /* Out-of-range or unreadable values are reported and the default kept. */
+    const ULONG any = 0xFFFFFFFFUL;
+    NDIS_HANDLE config;
+    if (McmLibOpenConfiguration(Adapter->MiniportAdapterHandle, &config) == NDIS_STATUS_SUCCESS) {
+        Adapter->QueueDepth =
+            McmLibReadUlong(config, L"SimQueue", SIM_QUEUE_DEFAULT, 1, SIM_QUEUE_MAX, "sim");
+        Adapter->DpcThreads = McmLibReadUlong(config, L"SimDpcThreads", 1, 1, cpus, "sim");
+        Adapter->Inline = McmLibReadUlong(config, L"SimInline", 0, 0, 1, "sim") != 0;
+        Adapter->Reorder = McmLibReadUlong(config, L"SimReorder", 0, 0, SIM_REORDER_MAX, "sim");
+        Adapter->Batch = McmLibReadUlong(config, L"SimBatch", 0, 0, any, "sim");
+        Adapter->FailEvery = McmLibReadUlong(config, L"SimFailEvery", 0, 0, any, "sim");
+        Adapter->FailStatus = (NDIS_STATUS)McmLibReadUlong(
+            config, L"SimFailStatus", (ULONG)NDIS_STATUS_FAILURE, 1, any, "sim");
         if (Adapter->FailStatus == NDIS_STATUS_PENDING) {
             DbgPrint("SimFailStatus=0x%lx is NDIS_STATUS_PENDING, which is never a final status; "
                      "sim keeps 0x%lx", (ULONG)NDIS_STATUS_PENDING, (ULONG)NDIS_STATUS_FAILURE);
             Adapter->FailStatus = NDIS_STATUS_FAILURE;
         }
-        Adapter->Latency =
-            (ULONG64)SimReadUlong(config, L"SimLatencyUs", 0, 0, 0xFFFFFFFFUL) * SIM_TICKS_PER_US;
-        Adapter->EarlyComplete = SimReadUlong(config, L"SimEarlyComplete", 0, 0, 1) != 0;
-        Adapter->Seed = SimReadUlong(config, L"SimSeed", 1, 0, 0xFFFFFFFFUL);
+        Adapter->Latency = (ULONG64)McmLibReadUlong(config, L"SimLatencyUs", 0, 0, any, "sim") *
+                           SIM_TICKS_PER_US;
+        Adapter->EarlyComplete =
+            McmLibReadUlong(config, L"SimEarlyComplete", 0, 0, 1, "sim") != 0;
+        Adapter->Seed = McmLibReadUlong(config, L"SimSeed", 1, 0, any, "sim");
         NdisCloseConfiguration(config);
     }
     Adapter->Budget = 4 * Adapter->QueueDepth > SIM_BUDGET_MIN ? 4 * Adapter->QueueDepth
@@ -1635,8 +1347,8 @@ static VOID SimFreeAdapter(PSIM_ADAPTER Adapter)
 static NDIS_STATUS SimAllocateContexts(PSIM_ADAPTER Adapter)
 {
     NDIS_HANDLE h = Adapter->MiniportAdapterHandle;
-    Adapter->Contexts = SimAllocate(h, (SIZE_T)Adapter->DpcThreads * sizeof(SIM_CONTEXT),
-                                    SIM_TAG_CONTEXT);
+    Adapter->Contexts = McmLibAllocateZeroed(h, (SIZE_T)Adapter->DpcThreads * sizeof(SIM_CONTEXT),
+                                             SIM_TAG_CONTEXT);
     if (Adapter->Contexts == NULL)
         return NDIS_STATUS_RESOURCES;
     for (ULONG i = 0; i < Adapter->DpcThreads; i++) {
@@ -1662,58 +1374,19 @@ static NDIS_STATUS SimAllocateContexts(PSIM_ADAPTER Adapter)
             return NDIS_STATUS_RESOURCES;
         }
         if (Adapter->EarlyComplete) {
-            ctx->Heap = SimAllocate(h, (SIZE_T)Adapter->QueueDepth * sizeof(ULONG64), SIM_TAG_CONTEXT);
+            ctx->Heap = McmLibAllocateZeroed(h, (SIZE_T)Adapter->QueueDepth * sizeof(ULONG64),
+                                             SIM_TAG_CONTEXT);
             if (ctx->Heap == NULL)
                 return NDIS_STATUS_RESOURCES;
         }
         if (Adapter->Reorder > 1) {
-            ctx->Window = SimAllocate(h, (SIZE_T)Adapter->Reorder * sizeof(PNET_BUFFER_LIST),
-                                      SIM_TAG_CONTEXT);
+            ctx->Window = McmLibAllocateZeroed(
+                h, (SIZE_T)Adapter->Reorder * sizeof(PNET_BUFFER_LIST), SIM_TAG_CONTEXT);
             if (ctx->Window == NULL)
                 return NDIS_STATUS_RESOURCES;
         }
     }
     return NDIS_STATUS_SUCCESS;
-}
-
-/* Tell NDIS what the adapter is. PASSIVE_LEVEL, from MiniportInitializeEx. */
-static NDIS_STATUS SimSetAttributes(PSIM_ADAPTER Adapter)
-{
-    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES registration;
-    NdisZeroMemory(&registration, sizeof(registration));
-    registration.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
-    registration.Header.Revision = NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
-    registration.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
-    registration.MiniportAdapterContext = Adapter;
-    registration.AttributeFlags = NDIS_MINIPORT_ATTRIBUTES_SURPRISE_REMOVE_OK;
-    registration.InterfaceType = NdisInterfaceInternal;
-    NDIS_STATUS status = NdisMSetMiniportAttributes(
-        Adapter->MiniportAdapterHandle, (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&registration);
-    if (status != NDIS_STATUS_SUCCESS)
-        return status;
-
-    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES general;
-    NdisZeroMemory(&general, sizeof(general));
-    general.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES;
-    general.Header.Revision = NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1;
-    general.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1;
-    general.MediaType = NdisMediumCoWan;
-    general.PhysicalMediumType = NdisPhysicalMediumUnspecified;
-    general.MtuSize = SIM_MTU;
-    general.MaxXmitLinkSpeed = general.XmitLinkSpeed = SIM_LINK_SPEED;
-    general.MaxRcvLinkSpeed = general.RcvLinkSpeed = SIM_LINK_SPEED;
-    general.MediaConnectState = MediaConnectStateConnected;
-    general.MediaDuplexState = MediaDuplexStateFull;
-    general.AccessType = NET_IF_ACCESS_POINT_TO_POINT;
-    general.DirectionType = NET_IF_DIRECTION_SENDRECEIVE;
-    general.ConnectionType = NET_IF_CONNECTION_DEDICATED;
-    general.IfType = IF_TYPE_OTHER;
-    general.IfConnectorPresent = FALSE;
-    general.SupportedPauseFunctions = NdisPauseFunctionsUnsupported;
-    general.SupportedOidList = SimSupportedOids;
-    general.SupportedOidListLength = sizeof(SimSupportedOids);
-    return NdisMSetMiniportAttributes(Adapter->MiniportAdapterHandle,
-                                      (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&general);
 }
 
 /*
@@ -1727,7 +1400,7 @@ static NDIS_STATUS SimInitializeEx(NDIS_HANDLE NdisMiniportHandle, NDIS_HANDLE M
     UNREFERENCED_PARAMETER(MiniportDriverContext);
     UNREFERENCED_PARAMETER(MiniportInitParameters);
 
-    PSIM_ADAPTER adapter = SimAllocate(NdisMiniportHandle, sizeof(*adapter), SIM_TAG_ADAPTER);
+    PSIM_ADAPTER adapter = McmLibAllocateZeroed(NdisMiniportHandle, sizeof(*adapter), SIM_TAG_ADAPTER);
     if (adapter == NULL)
         return NDIS_STATUS_RESOURCES;
     adapter->MiniportAdapterHandle = NdisMiniportHandle;
@@ -1737,7 +1410,9 @@ static NDIS_STATUS SimInitializeEx(NDIS_HANDLE NdisMiniportHandle, NDIS_HANDLE M
     NdisInitializeEvent(&adapter->NotifyCloseDone);
     SimReadConfiguration(adapter);
 
-    NDIS_STATUS status = SimSetAttributes(adapter);
+    /* A virtual CoWan adapter of no particular interface type. */
+    NDIS_STATUS status = McmLibSetCoWanAttributes(NdisMiniportHandle, adapter, SIM_MTU,
+                                                  SIM_LINK_SPEED, IF_TYPE_OTHER);
     if (status == NDIS_STATUS_SUCCESS)
         status = SimAllocateContexts(adapter);
     /* Last: clients may hear of the family as soon as it is registered. */
@@ -1831,20 +1506,6 @@ static NDIS_STATUS SimRestart(NDIS_HANDLE MiniportAdapterContext,
     return NDIS_STATUS_SUCCESS;
 }
 
-/* No device: nothing to do on PnP events or at shutdown. */
-static VOID SimDevicePnPEventNotify(NDIS_HANDLE MiniportAdapterContext,
-                                    PNET_DEVICE_PNP_EVENT NetDevicePnPEvent)
-{
-    UNREFERENCED_PARAMETER(MiniportAdapterContext);
-    UNREFERENCED_PARAMETER(NetDevicePnPEvent);
-}
-
-static VOID SimShutdownEx(NDIS_HANDLE MiniportAdapterContext, NDIS_SHUTDOWN_ACTION ShutdownAction)
-{
-    UNREFERENCED_PARAMETER(MiniportAdapterContext);
-    UNREFERENCED_PARAMETER(ShutdownAction);
-}
-
 /* ---- driver life cycle ----------------------------------------------------------------------- */
 
 /*
@@ -1863,34 +1524,23 @@ static NDIS_STATUS SimSetOptions(NDIS_HANDLE NdisDriverHandle, NDIS_HANDLE Drive
     /* CoCreateVc/CoDeleteVc stay NULL: an MCM's VCs come and go through its
      * call manager handlers. */
     co.CoActivateVcHandler = SimCoActivateVc;
-    co.CoDeactivateVcHandler = SimCoDeactivateVc;
+    co.CoDeactivateVcHandler = McmLibCoDeactivateVc;
     co.CoSendNetBufferListsHandler = SimCoSendNetBufferLists;
     co.CoOidRequestHandler = SimCoOidRequest;
     NDIS_STATUS status = NdisSetOptionalHandlers(NdisDriverHandle, (PNDIS_DRIVER_OPTIONAL_HANDLERS)&co);
     if (status != NDIS_STATUS_SUCCESS)
         return status;
 
+    /* sim has no incoming calls (no SAPs), no parties, no QoS changes and
+     * no signalling OIDs: those entries refuse (McmLibInitCallManagerHandlers). */
     NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS cm;
-    NdisZeroMemory(&cm, sizeof(cm));
-    cm.Header.Type = NDIS_OBJECT_TYPE_CO_CALL_MANAGER_OPTIONAL_HANDLERS;
-    cm.Header.Revision = NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS_REVISION_1;
-    cm.Header.Size = NDIS_SIZEOF_CO_CALL_MANAGER_OPTIONAL_HANDLERS_REVISION_1;
+    McmLibInitCallManagerHandlers(&cm);
     cm.CmCreateVcHandler = SimCmCreateVc;
     cm.CmDeleteVcHandler = SimCmDeleteVc;
     cm.CmOpenAfHandler = SimCmOpenAf;
     cm.CmCloseAfHandler = SimCmCloseAf;
-    cm.CmRegisterSapHandler = SimCmRegisterSap;
-    cm.CmDeregisterSapHandler = SimCmDeregisterSap;
     cm.CmMakeCallHandler = SimCmMakeCall;
     cm.CmCloseCallHandler = SimCmCloseCall;
-    cm.CmIncomingCallCompleteHandler = SimCmIncomingCallComplete;
-    cm.CmAddPartyHandler = SimCmAddParty;
-    cm.CmDropPartyHandler = SimCmDropParty;
-    cm.CmActivateVcCompleteHandler = SimCmActivateVcComplete;
-    cm.CmDeactivateVcCompleteHandler = SimCmDeactivateVcComplete;
-    cm.CmModifyCallQoSHandler = SimCmModifyCallQoS;
-    cm.CmOidRequestHandler = SimCmOidRequest;
-    cm.CmOidRequestCompleteHandler = SimCmOidRequestComplete;
     cm.CmNotifyCloseAfCompleteHandler = SimCmNotifyCloseAfComplete;
     return NdisSetOptionalHandlers(NdisDriverHandle, (PNDIS_DRIVER_OPTIONAL_HANDLERS)&cm);
 }
@@ -1927,9 +1577,10 @@ NTSTATUS SimDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPat
     characteristics.PauseHandler = SimPause;
     characteristics.RestartHandler = SimRestart;
     characteristics.OidRequestHandler = SimOidRequest;
-    characteristics.DevicePnPEventNotifyHandler = SimDevicePnPEventNotify;
-    characteristics.ShutdownHandlerEx = SimShutdownEx;
-    characteristics.CancelOidRequestHandler = SimCancelOidRequest;
+    /* No device, and no OID request that waits: nothing to do for these. */
+    characteristics.DevicePnPEventNotifyHandler = McmLibDevicePnPEventNotify;
+    characteristics.ShutdownHandlerEx = McmLibShutdownEx;
+    characteristics.CancelOidRequestHandler = McmLibCancelOidRequest;
     return NdisMRegisterMiniportDriver(DriverObject, RegistryPath, NULL, &characteristics,
                                        &SimDriverHandle);
 }

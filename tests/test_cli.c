@@ -22,7 +22,8 @@
  *
  * The paths come from CMake (tests/CMakeLists.txt): CONDIS_BIN, the test
  * drivers CONDIS_SO_NOENTRY, CONDIS_SO_FAILENTRY, CONDIS_SO_PARAMDUMP (built
- * from tests/so/), CONDIS_SO_COCLIENT (examples/coclient.c) and
+ * from tests/so/), CONDIS_SO_COCLIENT (examples/coclient.c),
+ * CONDIS_SO_MINIMAL (examples/minimal.c) and
  * CONDIS_SO_DIR, where the test writes a file that is not a shared object.
  */
 #include <errno.h>
@@ -1005,6 +1006,28 @@ static void test_external_protocol(void **state)
     run_free(&r);
 }
 
+/* The minimal example client: every NBL it sends comes back, nothing leaks. */
+static void test_minimal_protocol(void **state)
+{
+    (void)state;
+    struct run r = CLI("run", "--miniport", "loop", "--protocol", CONDIS_SO_MINIMAL, "--json",
+                       "--param", "minimal.MinimalCount=250");
+    expect_status(&r, 0);
+    expect_contains(&r, r.err, "minimal: sent 250, completed 250, received 250");
+    struct jv rep = parse_report(&r);
+    assert_string_equal(jget(&rep, "end")->str, "done");
+    assert_true(has_driver(&rep, "minimal", "protocol"));
+    const struct jv *t = totals_traffic(&rep);
+    assert_true(jget(t, "sent")->num == 250);
+    assert_true(jget(t, "completed")->num == 250);
+    assert_true(jget(t, "outstanding")->num == 0);
+    assert_int_equal(jget(&rep, "vcs")->n, 1);
+    assert_int_equal(jget(&rep, "leaks")->n, 0);
+    assert_true(jget(&rep, "warnings")->num == 0);
+    jv_free(&rep);
+    run_free(&r);
+}
+
 /* ==== parameters reach the driver they name ============================== */
 
 static void test_params(void **state)
@@ -1313,6 +1336,7 @@ int main(void)
         cmocka_unit_test(test_load_no_driver_entry),
         cmocka_unit_test(test_load_driver_entry_fails),
         cmocka_unit_test(test_external_protocol),
+        cmocka_unit_test(test_minimal_protocol),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_json_time_limit),
         cmocka_unit_test(test_stuck_driver),

@@ -45,16 +45,35 @@ static void open_complete_work(struct cn_work *w)
     NDIS_STATUS st = af->af_work_status;
     NDIS_HANDLE ctx = af->af_client_context;
     NDIS_HANDLE h = st == NDIS_STATUS_SUCCESS ? af->af_handle : NULL;
+    const NDIS_CO_CLIENT_OPTIONAL_HANDLERS *cl = af->af_cl;
     if (st != NDIS_STATUS_SUCCESS)
         af_free(af); /* before the call: the client may unbind from it */
-    CN_CALL(p->drv_name, p->drv_cl.ClOpenAfCompleteHandlerEx(ctx, h, st));
+    CN_CALL(p->drv_name, cl->ClOpenAfCompleteHandlerEx(ctx, h, st));
 }
 
 NDIS_STATUS NdisClOpenAddressFamilyEx(NDIS_HANDLE NdisBindingHandle, PCO_ADDRESS_FAMILY AddressFamily,
                                       NDIS_HANDLE ClientAfContext, PNDIS_HANDLE NdisAfHandle)
 {
     struct cn_binding *b = cn_binding_get(NdisBindingHandle);
-    if (b == NULL || AddressFamily == NULL || NdisAfHandle == NULL) {
+    if (b == NULL) {
+        cn_warn("NdisClOpenAddressFamilyEx: %p is not a live binding handle", NdisBindingHandle);
+        return NDIS_STATUS_INVALID_PARAMETER;
+    }
+    struct cn_driver *p = b->b_protocol;
+    if (!p->drv_has_cl) {
+        cn_warn("%s: NdisClOpenAddressFamilyEx: register NDIS_CO_CLIENT_OPTIONAL_HANDLERS first",
+                p->drv_name);
+        return NDIS_STATUS_FAILURE;
+    }
+    return cn_af_open(NdisBindingHandle, AddressFamily, ClientAfContext, &p->drv_cl, NdisAfHandle);
+}
+
+NDIS_STATUS cn_af_open(NDIS_HANDLE NdisBindingHandle, PCO_ADDRESS_FAMILY AddressFamily,
+                       NDIS_HANDLE ClientAfContext, const NDIS_CO_CLIENT_OPTIONAL_HANDLERS *cl,
+                       PNDIS_HANDLE NdisAfHandle)
+{
+    struct cn_binding *b = cn_binding_get(NdisBindingHandle);
+    if (b == NULL || AddressFamily == NULL || NdisAfHandle == NULL || cl == NULL) {
         cn_warn("NdisClOpenAddressFamilyEx: a live binding handle, an address family and "
                 "NdisAfHandle are required");
         return NDIS_STATUS_INVALID_PARAMETER;
@@ -63,15 +82,11 @@ NDIS_STATUS NdisClOpenAddressFamilyEx(NDIS_HANDLE NdisBindingHandle, PCO_ADDRESS
     *NdisAfHandle = NULL;
     if (cn_irql() != PASSIVE_LEVEL)
         cn_warn("%s: NdisClOpenAddressFamilyEx must be called at PASSIVE_LEVEL", p->drv_name);
-    if (!p->drv_has_cl) {
-        cn_warn("%s: NdisClOpenAddressFamilyEx: register NDIS_CO_CLIENT_OPTIONAL_HANDLERS first",
-                p->drv_name);
-        return NDIS_STATUS_FAILURE;
-    }
     struct condis_adapter *ad = b->b_adapter;
     struct cn_af *af = calloc(1, sizeof(*af));
     if (af == NULL)
         return NDIS_STATUS_RESOURCES;
+    af->af_cl = cl;
     af->af_binding = b;
     af->af_client_context = ClientAfContext;
     af->af_state = CN_AF_OPENING;
@@ -162,6 +177,7 @@ static void close_finish(struct cn_af *af, NDIS_STATUS st, bool call_client)
 {
     struct cn_driver *p = af->af_binding->b_protocol;
     NDIS_HANDLE ctx = af->af_client_context;
+    const NDIS_CO_CLIENT_OPTIONAL_HANDLERS *cl = af->af_cl;
     pthread_mutex_lock(&cn_rt.rt_lock);
     bool keep = af->af_notify_pending;
     af->af_state = CN_AF_CLOSED;
@@ -173,7 +189,7 @@ static void close_finish(struct cn_af *af, NDIS_STATUS st, bool call_client)
     if (!keep)
         af_free(af);
     if (call_client)
-        CN_CALL(p->drv_name, p->drv_cl.ClCloseAfCompleteHandler(st, ctx));
+        CN_CALL(p->drv_name, cl->ClCloseAfCompleteHandler(st, ctx));
 }
 
 NDIS_STATUS NdisClCloseAddressFamily(NDIS_HANDLE NdisAfHandle)
@@ -251,7 +267,7 @@ NDIS_STATUS NdisCmNotifyCloseAddressFamily(NDIS_HANDLE NdisAfHandle)
         return NDIS_STATUS_FAILURE;
     }
     NDIS_STATUS st;
-    CN_CALL(p->drv_name, st = p->drv_cl.ClNotifyCloseAfHandler(af->af_client_context));
+    CN_CALL(p->drv_name, st = af->af_cl->ClNotifyCloseAfHandler(af->af_client_context));
     if (st == NDIS_STATUS_PENDING)
         return NDIS_STATUS_PENDING;
     /* Answered at once: the client closed the AF in its handler, or

@@ -106,7 +106,7 @@ VOID NdisCmMakeCallComplete(NDIS_STATUS Status, NDIS_HANDLE NdisVcHandle, NDIS_H
         cn_warn("%s: the call completed without NdisMCmActivateVc; sends on it will fail",
                 vc->vc_mp_name);
     struct cn_driver *p = vc->vc_af->af_binding->b_protocol;
-    CN_CALL(p->drv_name, p->drv_cl.ClMakeCallCompleteHandler(Status, vc->vc_client_context, NULL,
+    CN_CALL(p->drv_name, vc->vc_af->af_cl->ClMakeCallCompleteHandler(Status, vc->vc_client_context, NULL,
                                                              CallParameters));
 }
 
@@ -126,7 +126,7 @@ static void close_done(struct cn_vc *vc)
 static void close_complete_client(struct cn_vc *vc, NDIS_STATUS st)
 {
     struct cn_driver *p = vc->vc_af->af_binding->b_protocol;
-    CN_CALL(p->drv_name, p->drv_cl.ClCloseCallCompleteHandler(st, vc->vc_client_context, NULL));
+    CN_CALL(p->drv_name, vc->vc_af->af_cl->ClCloseCallCompleteHandler(st, vc->vc_client_context, NULL));
 }
 
 void cn_vc_drained(struct cn_vc *vc)
@@ -233,6 +233,6 @@ VOID NdisCmDispatchIncomingCloseCall(NDIS_STATUS CloseStatus, NDIS_HANDLE NdisVc
         return;
     }
     struct cn_driver *p = vc->vc_af->af_binding->b_protocol;
-    CN_CALL(p->drv_name, p->drv_cl.ClIncomingCloseCallHandler(CloseStatus, vc->vc_client_context,
+    CN_CALL(p->drv_name, vc->vc_af->af_cl->ClIncomingCloseCallHandler(CloseStatus, vc->vc_client_context,
                                                               Buffer, Size));
 }

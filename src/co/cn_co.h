@@ -165,6 +165,10 @@ struct cn_af {
     NDIS_HANDLE af_handle;         /* NdisAfHandle */
     NDIS_HANDLE af_client_context; /* ClientAfContext */
     NDIS_HANDLE af_cm_context;     /* CallMgrAfContext */
+    /* The client's handlers for this AF and its VCs: the protocol's
+     * NDIS_CO_CLIENT_OPTIONAL_HANDLERS for an NDIS 6 client, a table built
+     * from NDIS_CLIENT_CHARACTERISTICS for an NDIS 5 one (compat5). */
+    const NDIS_CO_CLIENT_OPTIONAL_HANDLERS *af_cl;
     int af_state;                  /* enum cn_af_state, under rt_lock */
     bool af_notify_pending;        /* ProtocolClNotifyCloseAf returned PENDING */
     PNDIS_HANDLE af_open_out;      /* client's NdisAfHandle, for a pended open */
@@ -326,6 +330,12 @@ int cn_binding_bind(struct cn_driver *proto, struct condis_adapter *ad);
 int cn_binding_unbind(struct cn_binding *b);
 
 void cn_adapter_afs_notify(struct condis_adapter *ad, struct cn_afreg *ar);
+
+/* NdisClOpenAddressFamilyEx with the client's handler table given
+ * explicitly (it must outlive the AF); NDIS 5 clients open AFs this way. */
+NDIS_STATUS cn_af_open(NDIS_HANDLE NdisBindingHandle, PCO_ADDRESS_FAMILY AddressFamily,
+                       NDIS_HANDLE ClientAfContext, const NDIS_CO_CLIENT_OPTIONAL_HANDLERS *cl,
+                       PNDIS_HANDLE NdisAfHandle);
 int cn_adapter_halt(struct condis_adapter *ad);
 
 struct cn_vc *cn_vc_get(NDIS_HANDLE NdisVcHandle);

@@ -297,7 +297,7 @@ NDIS_STATUS NdisMCmCreateVc(NDIS_HANDLE MiniportAdapterHandle, NDIS_HANDLE NdisA
     struct cn_driver *p = af->af_binding->b_protocol;
     NDIS_HANDLE client_ctx = NULL;
     NDIS_STATUS st;
-    CN_CALL(p->drv_name, st = p->drv_cl.ClCreateVcHandler(af->af_client_context, vc->vc_handle, &client_ctx));
+    CN_CALL(p->drv_name, st = af->af_cl->ClCreateVcHandler(af->af_client_context, vc->vc_handle, &client_ctx));
     if (st == NDIS_STATUS_PENDING) {
         cn_warn("%s: ProtocolCoCreateVc returned NDIS_STATUS_PENDING; it cannot pend", p->drv_name);
         st = NDIS_STATUS_FAILURE;
@@ -325,7 +325,7 @@ NDIS_STATUS NdisMCmDeleteVc(NDIS_HANDLE NdisVcHandle)
     if (!vc_claim_delete(vc))
         return NDIS_STATUS_CLOSING;
     struct cn_driver *p = vc->vc_af->af_binding->b_protocol;
-    CN_CALL(p->drv_name, st = p->drv_cl.ClDeleteVcHandler(vc->vc_client_context));
+    CN_CALL(p->drv_name, st = vc->vc_af->af_cl->ClDeleteVcHandler(vc->vc_client_context));
     if (st != NDIS_STATUS_SUCCESS) {
         vc_unclaim_delete(vc);
         return st;

@@ -642,7 +642,8 @@ NDIS_STATUS NdisCoAssignInstanceName(
     _In_ PNDIS_STRING BaseInstanceName,
     _Out_opt_ PNDIS_STRING VcInstanceName);
 
-/* NdisAfHandle is NULL when a client creates a VC for an outgoing call. */
+/* A client passes the NdisAfHandle of the AF the VC belongs to; a call
+ * manager creating a VC for itself passes NULL. */
 NDIS_STATUS NdisCoCreateVc(
     _In_ NDIS_HANDLE NdisBindingHandle,
     _In_opt_ NDIS_HANDLE NdisAfHandle,

@@ -1,0 +1,271 @@
+/*
+ * send5.c - the NDIS 5.x CoNDIS data path over co's NBL path:
+ * NdisCoSendPackets -> NdisCoSendNetBufferLists -> (miniport) ->
+ * CoSendCompleteHandler, and NdisMCoIndicateReceiveNetBufferLists ->
+ * CoReceivePacketHandler -> NdisReturnPackets -> NdisReturnNetBufferLists.
+ *
+ * Sending: each packet travels inside a wrapper NBL from the protocol's
+ * send pool (struct cn_proto5.p5_send_pool), whose one NET_BUFFER maps the
+ * packet's own buffer chain: no data is copied. condis is the NDIS 6
+ * protocol of the wrappers, so their ProtocolReserved is condis':
+ * [0] the packet, [1] the cn_proto5. The packet is the driver's until
+ * NdisCoSendPackets, NDIS' (state CN_PKT_SENDING, OOB status PENDING) until
+ * its completion, and the driver's again when CoSendCompleteHandler runs.
+ *
+ * Receiving: each NET_BUFFER of an indicated NBL becomes a packet of the
+ * protocol's receive pool whose buffers (NdisCopyBuffer) map exactly the
+ * NET_BUFFER's data. While condis holds an indicated NBL its
+ * ProtocolReserved is condis': [0] the count of its packets not yet
+ * released (plus one while they are being indicated), [1] the cn_bind5,
+ * [2] non-NULL when the indication carried NDIS_RECEIVE_FLAGS_RESOURCES.
+ * A packet's own count of NdisReturnPackets calls still due lives in the
+ * header condis keeps in front of it (struct cn_packet.flags).
+ *
+ * Every function: any thread, IRQL <= DISPATCH_LEVEL, no lock held while
+ * a driver runs, no allocation but from the pools.
+ */
+#include "cn_proto5.h"
+
+#include <string.h>
+
+/* While the receive handler runs, a packet's return count carries this
+ * bias, so that a return from another thread cannot release it early. */
+#define RX_BIAS 0x40000000u
+
+static inline ULONG dispatch_flag(ULONG flag)
+{
+    return cn_irql() == DISPATCH_LEVEL ? flag : 0;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void complete5(struct cn_proto5 *p5, NDIS_HANDLE vc_ctx, PNDIS_PACKET P, NDIS_STATUS st)
+{
+    CN_CALL(p5->p5_name, p5->p5_chars.CoSendCompleteHandler(st, vc_ctx, P));
+}
+
+VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT NumberOfPackets)
+{
+    if (PacketArray == NULL || NumberOfPackets == 0)
+        return;
+    struct cn_vc *vc = cn_vc_get(NdisVcHandle);
+    struct cn_bind5 *b5 = vc ? vc->vc_binding_context : NULL;
+    if (vc == NULL || vc->vc_send_complete != cn_send5_complete || b5 == NULL) {
+        /* Nobody to complete them to: the packets stay with the caller,
+         * each marked, as co does with NBLs (VC-4). */
+        CN_WARN_ONCE("%s: NdisCoSendPackets on %p, which is not a live VC of an NDIS 5.x "
+                     "client; the packets stay with the caller (VC-4)", cn_current_driver(),
+                     NdisVcHandle);
+        for (UINT i = 0; i < NumberOfPackets; i++)
+            if (cn_packet_check(PacketArray[i]))
+                NDIS_SET_PACKET_STATUS(PacketArray[i], CN_STATUS_INVALID_HANDLE);
+        return;
+    }
+    struct cn_proto5 *p5 = b5->b5_proto;
+    NDIS_HANDLE vc_ctx = vc->vc_client_context;
+    PNET_BUFFER_LIST head = NULL, *tail = &head;
+    for (UINT i = 0; i < NumberOfPackets; i++) {
+        PNDIS_PACKET P = PacketArray[i];
+        struct cn_packet *cp = cn_packet_check(P);
+        if (cp == NULL) {
+            CN_WARN_ONCE("%s: NdisCoSendPackets with a packet that is not an allocated packet "
+                         "of a packet pool (PKT-2); completed with NDIS_STATUS_INVALID_PARAMETER",
+                         p5->p5_name);
+            complete5(p5, vc_ctx, P, NDIS_STATUS_INVALID_PARAMETER);
+            continue;
+        }
+        uint32_t idle = CN_PKT_IDLE;
+        if (!atomic_compare_exchange_strong(&cp->state, &idle, CN_PKT_SENDING)) {
+            CN_WARN_ONCE("%s: NdisCoSendPackets with a packet that is already in flight "
+                         "(OWN-3); condis ignores it", p5->p5_name);
+            continue;
+        }
+        NDIS_SET_PACKET_STATUS(P, NDIS_STATUS_PENDING);
+        UINT len = 0;
+        NdisQueryPacket(P, NULL, NULL, NULL, &len);
+        PNET_BUFFER_LIST nbl = NdisAllocateNetBufferAndNetBufferList(
+            p5->p5_send_pool, 0, 0, (PMDL)P->Private.Head, 0, len);
+        if (nbl == NULL) {
+            NDIS_SET_PACKET_STATUS(P, NDIS_STATUS_RESOURCES);
+            atomic_store(&cp->state, CN_PKT_IDLE);
+            complete5(p5, vc_ctx, P, NDIS_STATUS_RESOURCES);
+            continue;
+        }
+        nbl->ProtocolReserved[0] = P;
+        nbl->ProtocolReserved[1] = p5;
+        nbl->SourceHandle = NdisVcHandle;
+        cp->co5_private = nbl;
+        *tail = nbl;
+        tail = &NET_BUFFER_LIST_NEXT_NBL(nbl);
+    }
+    if (head)
+        NdisCoSendNetBufferLists(NdisVcHandle, head, dispatch_flag(NDIS_SEND_FLAGS_DISPATCH_LEVEL));
+}
+
+/* co6 CoSendNetBufferListsCompleteHandler of every 5.x client. On entry
+ * condis owns the wrappers again; each packet goes back to the driver. */
+VOID cn_send5_complete(NDIS_HANDLE ProtocolVcContext, PNET_BUFFER_LIST NetBufferLists,
+                       ULONG SendCompleteFlags)
+{
+    UNREFERENCED_PARAMETER(SendCompleteFlags);
+    PNET_BUFFER_LIST next;
+    for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl; nbl = next) {
+        next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+        NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+        PNDIS_PACKET P = nbl->ProtocolReserved[0];
+        struct cn_proto5 *p5 = nbl->ProtocolReserved[1];
+        NDIS_STATUS st = NET_BUFFER_LIST_STATUS(nbl);
+        /* The NET_BUFFER maps the packet's buffers; freeing the wrapper
+         * leaves them alone. */
+        NdisFreeNetBufferList(nbl);
+        struct cn_packet *cp = cn_packet_of(P);
+        cp->co5_private = NULL;
+        NDIS_SET_PACKET_STATUS(P, st);
+        atomic_store(&cp->state, CN_PKT_IDLE);
+        complete5(p5, ProtocolVcContext, P, st);
+    }
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void nbl_release(PNET_BUFFER_LIST nbl)
+{
+    uintptr_t *count = (uintptr_t *)&nbl->ProtocolReserved[0];
+    if (__atomic_sub_fetch(count, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    struct cn_bind5 *b5 = nbl->ProtocolReserved[1];
+    bool resources = nbl->ProtocolReserved[2] != NULL;
+    nbl->ProtocolReserved[0] = nbl->ProtocolReserved[1] = nbl->ProtocolReserved[2] = NULL;
+    if (!resources)
+        NdisReturnNetBufferLists(b5->b5_handle, nbl,
+                                 dispatch_flag(NDIS_RETURN_FLAGS_DISPATCH_LEVEL));
+}
+
+/* The protocol is done with P: its buffers and itself go back to the
+ * receive pools, and its NBL goes back when it was the last packet. */
+static void packet_release(PNDIS_PACKET P)
+{
+    struct cn_packet *cp = cn_packet_of(P);
+    PNET_BUFFER_LIST nbl = cp->co5_private;
+    PNDIS_BUFFER buf;
+    for (;;) {
+        NdisUnchainBufferAtFront(P, &buf);
+        if (buf == NULL)
+            break;
+        NdisFreeBuffer(buf);
+    }
+    cp->co5_private = NULL;
+    atomic_store(&cp->state, CN_PKT_IDLE);
+    NdisFreePacket(P);
+    nbl_release(nbl);
+}
+
+/* A packet of p5's receive pool mapping nb's data, or NULL (pools dry). */
+static PNDIS_PACKET packet_for(struct cn_proto5 *p5, PNET_BUFFER nb)
+{
+    NDIS_STATUS st;
+    PNDIS_PACKET P = NULL;
+    NdisAllocatePacket(&st, &P, p5->p5_rx_packets);
+    if (st != NDIS_STATUS_SUCCESS)
+        return NULL;
+    PMDL mdl = NET_BUFFER_CURRENT_MDL(nb);
+    ULONG off = NET_BUFFER_CURRENT_MDL_OFFSET(nb);
+    ULONG left = NET_BUFFER_DATA_LENGTH(nb);
+    for (; left > 0 && mdl; mdl = mdl->Next, off = 0) {
+        ULONG avail = MmGetMdlByteCount(mdl) > off ? MmGetMdlByteCount(mdl) - off : 0;
+        ULONG take = avail < left ? avail : left;
+        if (take == 0)
+            continue;
+        PNDIS_BUFFER buf = NULL;
+        NdisCopyBuffer(&st, &buf, p5->p5_rx_buffers, mdl, off, take);
+        if (st != NDIS_STATUS_SUCCESS) {
+            for (;;) {
+                NdisUnchainBufferAtFront(P, &buf);
+                if (buf == NULL)
+                    break;
+                NdisFreeBuffer(buf);
+            }
+            NdisFreePacket(P);
+            return NULL;
+        }
+        NdisChainBufferAtBack(P, buf);
+        left -= take;
+    }
+    return P;
+}
+
+/* co6 CoReceiveNetBufferListsHandler of every 5.x client. */
+VOID cn_recv5_indicate(NDIS_HANDLE ProtocolBindingContext, NDIS_HANDLE ProtocolVcContext,
+                       PNET_BUFFER_LIST NetBufferLists, ULONG NumberOfNetBufferLists,
+                       ULONG ReceiveFlags)
+{
+    UNREFERENCED_PARAMETER(NumberOfNetBufferLists);
+    struct cn_bind5 *b5 = ProtocolBindingContext;
+    struct cn_proto5 *p5 = b5->b5_proto;
+    bool resources = (ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES) != 0;
+    PNET_BUFFER_LIST next;
+    for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl; nbl = next) {
+        next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+        /* Without RESOURCES each NBL goes back on its own, whenever its
+         * last packet does; with RESOURCES the chain stays the miniport's
+         * and intact. */
+        if (!resources)
+            NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+        /* One reference for the indication itself, dropped at the end, so
+         * that early returns of its packets cannot give the NBL back. */
+        nbl->ProtocolReserved[0] = (PVOID)(uintptr_t)1;
+        nbl->ProtocolReserved[1] = b5;
+        nbl->ProtocolReserved[2] = resources ? (PVOID)(uintptr_t)1 : NULL;
+        for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb; nb = NET_BUFFER_NEXT_NB(nb)) {
+            PNDIS_PACKET P = packet_for(p5, nb);
+            if (P == NULL) {
+                atomic_fetch_add(&p5->p5_rx_dropped, 1);
+                CN_WARN_ONCE("%s: condis' receive packet or buffer pool is empty; the rest of "
+                             "an indication is returned to the miniport undelivered",
+                             p5->p5_name);
+                break;
+            }
+            struct cn_packet *cp = cn_packet_of(P);
+            NDIS_SET_PACKET_HEADER_SIZE(P, 0);
+            NDIS_SET_PACKET_STATUS(P, resources ? NDIS_STATUS_RESOURCES : NDIS_STATUS_SUCCESS);
+            cp->co5_private = nbl;
+            cp->flags = RX_BIAS;
+            atomic_store(&cp->state, CN_PKT_INDICATED);
+            __atomic_add_fetch((uintptr_t *)&nbl->ProtocolReserved[0], 1, __ATOMIC_ACQ_REL);
+            UINT keep;
+            CN_CALL(p5->p5_name,
+                    keep = p5->p5_chars.CoReceivePacketHandler(b5->b5_ctx5, ProtocolVcContext, P));
+            if (resources && keep != 0) {
+                CN_WARN_ONCE("%s: CoReceivePacketHandler kept a packet indicated with "
+                             "NDIS_STATUS_RESOURCES; it must copy the data and return 0",
+                             p5->p5_name);
+                keep = 0;
+            }
+            /* Swap the bias for the count the protocol announced. */
+            if (__atomic_sub_fetch(&cp->flags, RX_BIAS - keep, __ATOMIC_ACQ_REL) == 0)
+                packet_release(P);
+        }
+        nbl_release(nbl);
+    }
+}
+
+VOID NdisReturnPackets(PNDIS_PACKET *PacketsToReturn, UINT NumberOfPackets)
+{
+    if (PacketsToReturn == NULL)
+        return;
+    for (UINT i = 0; i < NumberOfPackets; i++) {
+        PNDIS_PACKET P = PacketsToReturn[i];
+        struct cn_packet *cp = cn_packet_check(P);
+        if (cp == NULL || atomic_load(&cp->state) != CN_PKT_INDICATED || cp->co5_private == NULL) {
+            cn_warn("%s: NdisReturnPackets with %p, which is not a packet indicated to it and "
+                    "not yet returned; condis skips it", cn_current_driver(), (void *)P);
+            continue;
+        }
+        uint32_t left = __atomic_sub_fetch(&cp->flags, 1, __ATOMIC_ACQ_REL);
+        if (left == 0)
+            packet_release(P);
+        else if (left > RX_BIAS * 2u)
+            cn_warn("%s: NdisReturnPackets more often than CoReceivePacketHandler announced",
+                    cn_current_driver());
+    }
+}

@@ -1310,6 +1310,51 @@ static void test_coclient_over_sim(void **state)
     }
 }
 
+/* The NDIS 5.1 client through the 5.x translation: over loop (receives
+ * returned at once and kept), over sim in several completion styles, and
+ * beside the NDIS 6 client on one adapter. Each run: exit 0, every packet
+ * completed, cosend5's own checks clean, nothing leaked. */
+static void test_cosend5(void **state)
+{
+    (void)state;
+    NEED_SIM_COSEND();
+    static const char *const runs[][9] = {
+        { "--miniport", "loop", NULL },
+        { "--miniport", "loop", "--param", "loop.LoopInline=1", "--param",
+          "Cosend5KeepReceives=1", NULL },
+        { "--miniport", "loop", "--param", "Cosend5KeepReceives=1", NULL },
+        { "--miniport", "sim", "--param", "sim.SimReorder=16", "--param", "sim.SimBatch=4",
+          "--param", "sim.SimDpcThreads=2", NULL },
+        { "--miniport", "sim", "--param", "sim.SimInline=1", "--param", "sim.SimFailEvery=7",
+          NULL },
+        { "--miniport", "sim", "--param", "sim.SimEarlyComplete=1", "--param",
+          "sim.SimLatencyUs=30", NULL },
+        { "--miniport", "sim", "--protocol", "cosend", "--param", "CosendCount=2000", NULL },
+    };
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        const char *args[32] = { "run", "--json", "--quiet", "--protocol", "cosend5", "--param",
+                                 "Cosend5Count=2000" };
+        size_t n = 7;
+        for (size_t k = 0; k < 9 && runs[i][k]; k++)
+            args[n++] = runs[i][k];
+        args[n] = NULL;
+        struct run r = run_condis(NULL, args);
+        expect_status(&r, 0);
+        expect_contains(&r, r.err, "violations 0");
+        expect_lacks(&r, r.err, "violations 1");
+        struct jv rep = parse_report(&r);
+        const struct jv *t = totals_traffic(&rep);
+        if (!(jget(t, "sent")->num > 0 && jget(t, "completed")->num == jget(t, "sent")->num &&
+              jget(t, "outstanding")->num == 0 && jget(&rep, "leaks")->n == 0 &&
+              strcmp(jget(&rep, "end")->str, "done") == 0)) {
+            run_dump("cosend5 run", &r);
+            fail_msg("cosend5 run %zu: expected every packet completed, no leaks", i);
+        }
+        jv_free(&rep);
+        run_free(&r);
+    }
+}
+
 /* ==== the end: nothing left behind ======================================= */
 
 static void test_nothing_left(void **state)
@@ -1345,6 +1390,7 @@ int main(void)
         cmocka_unit_test(test_sim_styles),
         cmocka_unit_test(test_sim_failures),
         cmocka_unit_test(test_coclient_over_sim),
+        cmocka_unit_test(test_cosend5),
         cmocka_unit_test(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

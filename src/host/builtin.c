@@ -9,6 +9,7 @@
 DRIVER_INITIALIZE LoopDriverEntry;
 DRIVER_INITIALIZE SimDriverEntry;
 DRIVER_INITIALIZE CosendDriverEntry;
+DRIVER_INITIALIZE Cosend5DriverEntry;
 
 static const struct condis_builtin builtins[] = {
     { "loop", "miniport",
@@ -20,6 +21,9 @@ static const struct condis_builtin builtins[] = {
     { "cosend", "protocol",
       "CoNDIS 6 client that sends CosendCount NBLs on each of CosendVcs VCs and checks every completion",
       CosendDriverEntry },
+    { "cosend5", "protocol",
+      "NDIS 5.1 CoNDIS client: NdisCoSendPackets with the documented packet reuse in ProtocolCoSendComplete",
+      Cosend5DriverEntry },
     { NULL, NULL, NULL, NULL },
 };
 

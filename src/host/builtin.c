@@ -7,6 +7,7 @@
 
 /* Each built-in driver's DriverEntry, under a name of its own. */
 DRIVER_INITIALIZE LoopDriverEntry;
+DRIVER_INITIALIZE Loop5DriverEntry;
 DRIVER_INITIALIZE SimDriverEntry;
 DRIVER_INITIALIZE CosendDriverEntry;
 DRIVER_INITIALIZE Cosend5DriverEntry;
@@ -15,6 +16,9 @@ static const struct condis_builtin builtins[] = {
     { "loop", "miniport",
       "CoWan miniport call manager that loops every sent NBL back as a receive on its VC",
       LoopDriverEntry },
+    { "loop5", "miniport",
+      "NDIS 5.1 CoWan miniport call manager that loops every sent packet back as a receive on its VC",
+      Loop5DriverEntry },
     { "sim", "miniport",
       "simulated CoWan NIC (miniport call manager), a sink that queues, shapes, delays, reorders, batches and fails completions",
       SimDriverEntry },

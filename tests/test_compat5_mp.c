@@ -139,6 +139,18 @@ static void test_mp5_cosend5_inline(void **state)
     cosend5_body("1");
 }
 
+/* A 5.x call manager whose CmOpenAf pends and completes later with its
+ * own AF context: both clients' calls and traffic still reach it. */
+static void test_mp5_pended_open_af(void **state)
+{
+    (void)state;
+    const struct mp_param p[] = {
+        { "loop5", "LoopPendOpenAf", "1" }, COSEND_PARAMS, COSEND5_PARAMS, { NULL, NULL, NULL },
+    };
+    struct mp_client c[] = { { "cosend", 3, 2000, 100, NULL }, { "cosend5", 2, 2000, 100, NULL } };
+    mp_run(p, c, 2);
+}
+
 /* Both clients on one loop5 adapter at once. */
 static void test_mp5_both(void **state)
 {
@@ -296,6 +308,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mp5_cosend5_inline, cn_test_setup,
                                         cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_mp5_both, cn_test_setup, cn_test_teardown),
+        cmocka_unit_test_setup_teardown(test_mp5_pended_open_af, cn_test_setup,
+                                        cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_mp5_tclient_fifo_dpc, cn_test_setup,
                                         cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_mp5_tclient_fifo_inline, cn_test_setup,

@@ -160,7 +160,10 @@ VOID NdisCmOpenAddressFamilyComplete(NDIS_STATUS Status, NDIS_HANDLE NdisAfHandl
                 "be final", af_mcm(af)->drv_name);
         Status = NDIS_STATUS_FAILURE;
     }
-    af->af_cm_context = CallMgrAfContext;
+    struct cn_driver *mcm = af_mcm(af);
+    af->af_cm_context = mcm->drv_cm_af_complete_ctx
+                            ? mcm->drv_cm_af_complete_ctx(NdisAfHandle, CallMgrAfContext)
+                            : CallMgrAfContext;
     af->af_work_status = Status;
     /* ProtocolClOpenAfCompleteEx runs at PASSIVE_LEVEL. */
     af->af_work.w_fn = open_complete_work;

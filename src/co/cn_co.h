@@ -76,6 +76,11 @@ struct cn_driver {
     NDIS_MINIPORT_CO_CHARACTERISTICS drv_mco;
     NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS drv_cm;
     bool drv_has_mco, drv_has_cm;
+    /* Set by compat5 for an NDIS 5 call manager, NULL otherwise: when its
+     * CmOpenAf pended, turns the context the completion carries into the
+     * CallMgrAfContext co keeps (the wrapper compat5's handlers expect).
+     * The completion may come before CmOpenAf has even returned. */
+    NDIS_HANDLE (*drv_cm_af_complete_ctx)(NDIS_HANDLE NdisAfHandle, NDIS_HANDLE completed);
 };
 
 /* ---- adapters (miniport instances) ---------------------------------------- */

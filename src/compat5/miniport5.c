@@ -60,6 +60,7 @@ struct cn_maf5 {
     LIST_ENTRY maf_link;
     struct cn_ad5 *maf_ad;
     NDIS_HANDLE maf_ctx5;
+    NDIS_HANDLE maf_afh;            /* NdisAfHandle */
 };
 
 /* CallMgrVcContext (and MiniportVcContext) condis gives co. */
@@ -388,19 +389,49 @@ static NDIS_STATUS cm_open_af_shim(NDIS_HANDLE CallMgrBindingContext,
     if (af == NULL)
         return NDIS_STATUS_RESOURCES;
     af->maf_ad = ad;
-    NDIS_STATUS st;
-    CN_CALL(ad->ad5_mini->m5_name,
-            st = ad->ad5_cm5.CmOpenAfHandler(ad->ad5_ctx5, AddressFamily, NdisAfHandle,
-                                             &af->maf_ctx5));
-    if (st != NDIS_STATUS_SUCCESS && st != NDIS_STATUS_PENDING) {
-        free(af);
-        return st;
-    }
+    af->maf_afh = NdisAfHandle;
+    /* Listed before the call: a pended open may complete (and look the
+     * wrapper up by its NdisAfHandle) before the handler returns. */
     pthread_mutex_lock(&ad->ad5_lock);
     InsertTailList(&ad->ad5_afs, &af->maf_link);
     pthread_mutex_unlock(&ad->ad5_lock);
+    NDIS_HANDLE ctx5 = NULL;
+    NDIS_STATUS st;
+    CN_CALL(ad->ad5_mini->m5_name,
+            st = ad->ad5_cm5.CmOpenAfHandler(ad->ad5_ctx5, AddressFamily, NdisAfHandle, &ctx5));
+    if (st != NDIS_STATUS_SUCCESS && st != NDIS_STATUS_PENDING) {
+        pthread_mutex_lock(&ad->ad5_lock);
+        RemoveEntryList(&af->maf_link);
+        pthread_mutex_unlock(&ad->ad5_lock);
+        free(af);
+        return st;
+    }
+    if (st == NDIS_STATUS_SUCCESS)
+        af->maf_ctx5 = ctx5; /* pended: the completion carries it */
     *CallMgrAfContext = af;
     return st;
+}
+
+/* co's drv_cm_af_complete_ctx: a 5.x call manager whose CmOpenAf pended
+ * completes with its own context; co must keep the wrapper cm_open_af_shim
+ * made, now holding that context. */
+static NDIS_HANDLE cm_af_complete_ctx(NDIS_HANDLE NdisAfHandle, NDIS_HANDLE completed)
+{
+    struct cn_af *caf = cn_handle_get(NdisAfHandle, CN_H_AF);
+    if (caf == NULL)
+        return completed;
+    struct cn_ad5 *ad = caf->af_binding->b_adapter->ad_context;
+    struct cn_maf5 *found = NULL;
+    pthread_mutex_lock(&ad->ad5_lock);
+    for (LIST_ENTRY *e = ad->ad5_afs.Flink; e != &ad->ad5_afs; e = e->Flink) {
+        struct cn_maf5 *af = CONTAINING_RECORD(e, struct cn_maf5, maf_link);
+        if (af->maf_afh == NdisAfHandle)
+            found = af;
+    }
+    if (found)
+        found->maf_ctx5 = completed;
+    pthread_mutex_unlock(&ad->ad5_lock);
+    return found ? (NDIS_HANDLE)found : completed;
 }
 
 static NDIS_STATUS cm_close_af_shim(NDIS_HANDLE CallMgrAfContext)
@@ -876,6 +907,7 @@ NDIS_STATUS NdisMRegisterMiniport(NDIS_HANDLE NdisWrapperHandle,
     if (st == NDIS_STATUS_SUCCESS) {
         m5->m5_handle = h;
         m5->m5_name = cn_current_driver();
+        cn_driver_from_handle(h, CN_DRV_MINIPORT)->drv_cm_af_complete_ctx = cm_af_complete_ctx;
     }
     return st;
 }

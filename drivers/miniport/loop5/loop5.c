@@ -36,6 +36,7 @@ typedef enum _LOOP5_VC_STATE { Loop5VcIdle, Loop5VcActive, Loop5VcClosing } LOOP
 typedef struct _LOOP5_ADAPTER {
     NDIS_HANDLE Handle;
     BOOLEAN Inline, Resources;
+    BOOLEAN PendOpenAf;                 /* answer CmOpenAf later, from a work item */
     CO_ADDRESS_FAMILY AddressFamily;
     NDIS_HANDLE PacketPool, BufferPool;
     KDPC Dpc;
@@ -47,6 +48,8 @@ typedef struct _LOOP5_ADAPTER {
 typedef struct _LOOP5_AF {
     PLOOP5_ADAPTER Adapter;
     ULONG VcCount;                      /* (Adapter->Lock) */
+    NDIS_HANDLE NdisAfHandle;
+    NDIS_WORK_ITEM OpenWork;            /* completes a pended open (LoopPendOpenAf) */
 } LOOP5_AF, *PLOOP5_AF;
 
 typedef struct _LOOP5_VC {
@@ -230,12 +233,19 @@ static VOID Loop5CoSendPackets(NDIS_HANDLE MiniportVcContext, PPNDIS_PACKET Pack
 
 /* ---- call manager ------------------------------------------------------------------ */
 
+/* PASSIVE_LEVEL, on a worker: finish an open of the AF that pended. */
+static VOID Loop5OpenAfWork(PNDIS_WORK_ITEM WorkItem, PVOID Context)
+{
+    PLOOP5_AF af = Context;
+    UNREFERENCED_PARAMETER(WorkItem);
+    NdisMCmOpenAddressFamilyComplete(NDIS_STATUS_SUCCESS, af->NdisAfHandle, af);
+}
+
 static NDIS_STATUS Loop5CmOpenAf(NDIS_HANDLE CallMgrBindingContext,
                                  PCO_ADDRESS_FAMILY AddressFamily, NDIS_HANDLE NdisAfHandle,
                                  PNDIS_HANDLE CallMgrAfContext)
 {
     PLOOP5_ADAPTER adapter = CallMgrBindingContext;
-    UNREFERENCED_PARAMETER(NdisAfHandle);
     if (AddressFamily->AddressFamily != adapter->AddressFamily.AddressFamily ||
         AddressFamily->MajorVersion != adapter->AddressFamily.MajorVersion)
         return NDIS_STATUS_FAILURE;
@@ -243,6 +253,14 @@ static NDIS_STATUS Loop5CmOpenAf(NDIS_HANDLE CallMgrBindingContext,
     if (af == NULL)
         return NDIS_STATUS_RESOURCES;
     af->Adapter = adapter;
+    af->NdisAfHandle = NdisAfHandle;
+    if (adapter->PendOpenAf) {
+        /* As a call manager that must ask its network first would: the
+         * open completes later, at PASSIVE_LEVEL, with the AF's context. */
+        NdisInitializeWorkItem(&af->OpenWork, Loop5OpenAfWork, af);
+        NdisScheduleWorkItem(&af->OpenWork);
+        return NDIS_STATUS_PENDING;
+    }
     *CallMgrAfContext = af;
     return NDIS_STATUS_SUCCESS;
 }
@@ -413,6 +431,7 @@ static VOID Loop5ReadConfiguration(PLOOP5_ADAPTER Adapter, NDIS_HANDLE WrapperCo
         return;
     Adapter->Inline = McmLibReadUlong(configuration, L"LoopInline", 0, 0, 1, "loop5") != 0;
     Adapter->Resources = McmLibReadUlong(configuration, L"LoopResources", 0, 0, 1, "loop5") != 0;
+    Adapter->PendOpenAf = McmLibReadUlong(configuration, L"LoopPendOpenAf", 0, 0, 1, "loop5") != 0;
     ULONG af = McmLibReadUlong(configuration, L"LoopAddressFamily", CO_ADDRESS_FAMILY_PPP, 1,
                                0xFFFFFFFFUL, "loop5");
     Adapter->AddressFamily.AddressFamily = af;

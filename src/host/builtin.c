@@ -9,6 +9,7 @@
 DRIVER_INITIALIZE LoopDriverEntry;
 DRIVER_INITIALIZE Loop5DriverEntry;
 DRIVER_INITIALIZE SimDriverEntry;
+DRIVER_INITIALIZE Sim5DriverEntry;
 DRIVER_INITIALIZE CosendDriverEntry;
 DRIVER_INITIALIZE Cosend5DriverEntry;
 
@@ -22,6 +23,9 @@ static const struct condis_builtin builtins[] = {
     { "sim", "miniport",
       "simulated CoWan NIC (miniport call manager), a sink that queues, shapes, delays, reorders, batches and fails completions",
       SimDriverEntry },
+    { "sim5", "miniport",
+      "NDIS 5.1 simulated CoWan NIC (miniport call manager), a sink with sim's queue, DPC, reorder, fail and latency knobs",
+      Sim5DriverEntry },
     { "cosend", "protocol",
       "CoNDIS 6 client that sends CosendCount NBLs on each of CosendVcs VCs and checks every completion",
       CosendDriverEntry },

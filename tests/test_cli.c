@@ -1355,6 +1355,45 @@ static void test_cosend5(void **state)
     }
 }
 
+/* The independent NDIS 6 client over the NDIS 5.x miniports: its NBLs
+ * reach them as packets and come back with their statuses. */
+static void test_coclient_over_ndis5_miniports(void **state)
+{
+    (void)state;
+    NEED_SIM_COSEND();
+    static const char *const runs[][7] = {
+        { "loop5", NULL },
+        { "loop5", "loop5.LoopInline=1", NULL },
+        { "sim5", NULL },
+        { "sim5", "sim5.SimReorder=8", "sim5.SimDpcThreads=2", "sim5.SimFailEvery=7", NULL },
+        { "sim5", "sim5.SimInline=1", NULL },
+    };
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        const char *args[32] = { "run", "--json", "--quiet", "--protocol", CONDIS_SO_COCLIENT,
+                                 "--param", "coclient.CoclientCount=2000", "--miniport",
+                                 runs[i][0] };
+        size_t n = 9;
+        for (size_t k = 1; k < 7 && runs[i][k]; k++) {
+            args[n++] = "--param";
+            args[n++] = runs[i][k];
+        }
+        args[n] = NULL;
+        struct run r = run_condis(NULL, args);
+        expect_status(&r, 0);
+        expect_contains(&r, r.err, "coclient: unloaded: VCs created 1 deleted 1, errors 0");
+        struct jv rep = parse_report(&r);
+        const struct jv *t = totals_traffic(&rep);
+        if (!(jget(t, "sent")->num == 2000 && jget(t, "completed")->num == 2000 &&
+              jget(&rep, "leaks")->n == 0)) {
+            run_dump("coclient over an NDIS 5 miniport", &r);
+            fail_msg("coclient over %s (run %zu): expected 2000 sent and completed, no leaks",
+                     runs[i][0], i);
+        }
+        jv_free(&rep);
+        run_free(&r);
+    }
+}
+
 /* ==== the end: nothing left behind ======================================= */
 
 static void test_nothing_left(void **state)
@@ -1391,6 +1430,7 @@ int main(void)
         cmocka_unit_test(test_sim_failures),
         cmocka_unit_test(test_coclient_over_sim),
         cmocka_unit_test(test_cosend5),
+        cmocka_unit_test(test_coclient_over_ndis5_miniports),
         cmocka_unit_test(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

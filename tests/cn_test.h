@@ -26,4 +26,31 @@ int cn_test_teardown(void **state);
 /* Fail the test unless nothing is outstanding right now. */
 void cn_test_assert_clean(void);
 
+/* ---- built-in clients over a built-in miniport ------------------------ */
+
+struct cn_test_param {
+    const char *driver, *keyword, *value;
+};
+
+struct cn_test_client {
+    const char *name;          /* built-in protocol: "cosend" or "cosend5" */
+    unsigned long vcs;
+    unsigned long long count, size;
+    bool expect_failures;      /* some completions fail (SimFailEvery) */
+    bool expect_received;      /* every NBL comes back as a receive (loop, loop5) */
+    struct condis_driver *drv; /* filled in */
+};
+
+/* Load a built-in driver, failing the test if it does not load. */
+void cn_test_load_builtin(const char *name, struct condis_driver **out);
+
+/* Set params (ended by a NULL driver), load the built-in miniport and the
+ * clients, bind, wait until every client has deleted its VCs, stop, and
+ * fail the test unless: nothing is left outstanding or leaked, no new
+ * warning, cosend's and cosend5's own checks are clean, and each client's
+ * NBLs were all sent and completed once (failing only if expected),
+ * none refused, received back exactly if expected. */
+void cn_test_run_builtins(const char *miniport, const struct cn_test_param *params,
+                          struct cn_test_client *clients, unsigned n);
+
 #endif

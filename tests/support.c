@@ -5,6 +5,13 @@
 
 #include "cn_test.h"
 
+#include <condis/builtin.h>
+
+ULONG CosendErrors(void);
+ULONG Cosend5Errors(void);
+
+#define CLIENT_WAIT_MS 120000
+
 int cn_test_setup(void **state)
 {
     (void)state;
@@ -36,4 +43,63 @@ int cn_test_teardown(void **state)
         return -1; /* cmocka fails the test when teardown fails */
     }
     return 0;
+}
+
+void cn_test_load_builtin(const char *name, struct condis_driver **out)
+{
+    const struct condis_builtin *b = condis_builtin_find(name);
+    assert_non_null(b);
+    NTSTATUS st = STATUS_UNSUCCESSFUL;
+    assert_int_equal(condis_driver_load(name, b->entry, out, &st), 0);
+    assert_int_equal(st, STATUS_SUCCESS);
+}
+
+static bool client_wait(struct cn_test_client *c)
+{
+    struct condis_driver_stats s;
+    for (unsigned ms = 0; ms < CLIENT_WAIT_MS; ms++) {
+        assert_int_equal(condis_driver_stats(c->drv, &s), 0);
+        if (s.vcs_created == c->vcs && s.vcs_live == 0)
+            return true;
+        NdisMSleep(1000);
+    }
+    return false;
+}
+
+void cn_test_run_builtins(const char *miniport, const struct cn_test_param *params,
+                          struct cn_test_client *clients, unsigned n)
+{
+    for (const struct cn_test_param *p = params; p->driver; p++)
+        assert_int_equal(condis_param_set(p->driver, p->keyword, p->value), 0);
+    unsigned long warnings = condis_warnings();
+    struct condis_driver *mp = NULL;
+    struct condis_adapter *adapter = NULL;
+    cn_test_load_builtin(miniport, &mp);
+    for (unsigned i = 0; i < n; i++)
+        cn_test_load_builtin(clients[i].name, &clients[i].drv);
+    assert_int_equal(condis_adapter_add(mp, NULL, &adapter), 0);
+    assert_int_equal(condis_bind_all(), 0);
+    for (unsigned i = 0; i < n; i++)
+        assert_true(client_wait(&clients[i]));
+    assert_int_equal(condis_stop(), 0);
+    cn_test_assert_clean();
+    assert_int_equal(condis_warnings(), warnings);
+    assert_int_equal(CosendErrors(), 0);
+    assert_int_equal(Cosend5Errors(), 0);
+    for (unsigned i = 0; i < n; i++) {
+        struct condis_driver_stats s;
+        unsigned long long nbls = clients[i].vcs * clients[i].count;
+        assert_int_equal(condis_driver_stats(clients[i].drv, &s), 0);
+        assert_int_equal(s.vcs_created, clients[i].vcs);
+        assert_int_equal(s.vcs_live, 0);
+        assert_int_equal(s.nbls_sent, nbls);
+        assert_int_equal(s.nbls_completed, nbls);
+        if (clients[i].expect_failures)
+            assert_true(s.nbls_failed > 0 && s.nbls_failed < nbls);
+        else
+            assert_int_equal(s.nbls_failed, 0);
+        assert_int_equal(s.nbls_refused, 0);
+        assert_int_equal(s.bytes_sent, nbls * clients[i].size);
+        assert_int_equal(s.nbls_received, clients[i].expect_received ? nbls : 0);
+    }
 }

@@ -9,77 +9,6 @@
 #include <condis/builtin.h>
 #include "drivers/tdrivers.h"
 
-ULONG CosendErrors(void);
-ULONG Cosend5Errors(void);
-
-#define MP_WAIT_MS 120000
-
-struct mp_param {
-    const char *driver, *keyword, *value;
-};
-
-struct mp_client {
-    const char *name;
-    unsigned long vcs;
-    unsigned long long count, size;
-    struct condis_driver *drv;
-};
-
-static void mp_load(const char *name, struct condis_driver **out)
-{
-    const struct condis_builtin *b = condis_builtin_find(name);
-    assert_non_null(b);
-    NTSTATUS st = STATUS_UNSUCCESSFUL;
-    assert_int_equal(condis_driver_load(name, b->entry, out, &st), 0);
-    assert_int_equal(st, STATUS_SUCCESS);
-}
-
-static bool mp_wait(struct mp_client *c)
-{
-    struct condis_driver_stats s;
-    for (unsigned ms = 0; ms < MP_WAIT_MS; ms++) {
-        assert_int_equal(condis_driver_stats(c->drv, &s), 0);
-        if (s.vcs_created == c->vcs && s.vcs_live == 0)
-            return true;
-        NdisMSleep(1000);
-    }
-    return false;
-}
-
-static void mp_run(const struct mp_param *params, struct mp_client *clients, unsigned n)
-{
-    for (const struct mp_param *p = params; p->driver; p++)
-        assert_int_equal(condis_param_set(p->driver, p->keyword, p->value), 0);
-    unsigned long warnings = condis_warnings();
-    struct condis_driver *mp = NULL;
-    struct condis_adapter *adapter = NULL;
-    mp_load("loop5", &mp);
-    for (unsigned i = 0; i < n; i++)
-        mp_load(clients[i].name, &clients[i].drv);
-    assert_int_equal(condis_adapter_add(mp, NULL, &adapter), 0);
-    assert_int_equal(condis_bind_all(), 0);
-    for (unsigned i = 0; i < n; i++)
-        assert_true(mp_wait(&clients[i]));
-    assert_int_equal(condis_stop(), 0);
-    cn_test_assert_clean();
-    assert_int_equal(condis_warnings(), warnings);
-    assert_int_equal(CosendErrors(), 0);
-    assert_int_equal(Cosend5Errors(), 0);
-    for (unsigned i = 0; i < n; i++) {
-        struct condis_driver_stats s;
-        unsigned long long nbls = clients[i].vcs * clients[i].count;
-        assert_int_equal(condis_driver_stats(clients[i].drv, &s), 0);
-        assert_int_equal(s.vcs_created, clients[i].vcs);
-        assert_int_equal(s.vcs_live, 0);
-        assert_int_equal(s.nbls_sent, nbls);
-        assert_int_equal(s.nbls_completed, nbls);
-        assert_int_equal(s.nbls_failed, 0);
-        assert_int_equal(s.nbls_refused, 0);
-        assert_int_equal(s.bytes_sent, nbls * clients[i].size);
-        assert_int_equal(s.nbls_received, nbls);
-    }
-}
-
 #define COSEND_PARAMS                                                                         \
     { "cosend", "CosendVcs", "3" }, { "cosend", "CosendCount", "2000" },                      \
         { "cosend", "CosendSize", "100" }, { "cosend", "CosendWindow", "32" },                \
@@ -91,12 +20,12 @@ static void mp_run(const struct mp_param *params, struct mp_client *clients, uns
 
 static void cosend_body(const char *inline_mode, const char *resources)
 {
-    const struct mp_param p[] = {
+    const struct cn_test_param p[] = {
         { "loop5", "LoopInline", inline_mode }, { "loop5", "LoopResources", resources },
         COSEND_PARAMS, { NULL, NULL, NULL },
     };
-    struct mp_client c[] = { { "cosend", 3, 2000, 100, NULL } };
-    mp_run(p, c, 1);
+    struct cn_test_client c[] = { { "cosend", 3, 2000, 100, false, true, NULL } };
+    cn_test_run_builtins("loop5", p, c, 1);
 }
 
 static void test_mp5_cosend_dpc(void **state)
@@ -120,11 +49,11 @@ static void test_mp5_cosend_resources(void **state)
 
 static void cosend5_body(const char *inline_mode)
 {
-    const struct mp_param p[] = {
+    const struct cn_test_param p[] = {
         { "loop5", "LoopInline", inline_mode }, COSEND5_PARAMS, { NULL, NULL, NULL },
     };
-    struct mp_client c[] = { { "cosend5", 2, 2000, 100, NULL } };
-    mp_run(p, c, 1);
+    struct cn_test_client c[] = { { "cosend5", 2, 2000, 100, false, true, NULL } };
+    cn_test_run_builtins("loop5", p, c, 1);
 }
 
 static void test_mp5_cosend5_dpc(void **state)
@@ -144,25 +73,25 @@ static void test_mp5_cosend5_inline(void **state)
 static void test_mp5_pended_open_af(void **state)
 {
     (void)state;
-    const struct mp_param p[] = {
+    const struct cn_test_param p[] = {
         { "loop5", "LoopPendOpenAf", "1" }, COSEND_PARAMS, COSEND5_PARAMS, { NULL, NULL, NULL },
     };
-    struct mp_client c[] = { { "cosend", 3, 2000, 100, NULL }, { "cosend5", 2, 2000, 100, NULL } };
-    mp_run(p, c, 2);
+    struct cn_test_client c[] = { { "cosend", 3, 2000, 100, false, true, NULL }, { "cosend5", 2, 2000, 100, false, true, NULL } };
+    cn_test_run_builtins("loop5", p, c, 2);
 }
 
 /* Both clients on one loop5 adapter at once. */
 static void test_mp5_both(void **state)
 {
     (void)state;
-    const struct mp_param p[] = {
+    const struct cn_test_param p[] = {
         { "loop5", "LoopInline", "0" }, COSEND_PARAMS, COSEND5_PARAMS, { NULL, NULL, NULL },
     };
-    struct mp_client c[] = {
-        { "cosend", 3, 2000, 100, NULL },
-        { "cosend5", 2, 2000, 100, NULL },
+    struct cn_test_client c[] = {
+        { "cosend", 3, 2000, 100, false, true, NULL },
+        { "cosend5", 2, 2000, 100, false, true, NULL },
     };
-    mp_run(p, c, 2);
+    cn_test_run_builtins("loop5", p, c, 2);
 }
 
 /* ======================================================================
@@ -183,7 +112,7 @@ static void tc_start(struct tc_env *e, const char *inline_mode, ULONG payload)
     memset(e, 0, sizeof(*e));
     assert_int_equal(condis_param_set("loop5", "LoopInline", inline_mode), 0);
     e->warnings = condis_warnings();
-    mp_load("loop5", &e->mp);
+    cn_test_load_builtin("loop5", &e->mp);
     struct tclient_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.hold_receives = true;

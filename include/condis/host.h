@@ -20,6 +20,8 @@
 
 #include <ndis.h>
 
+#include <condis/verify.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,6 +38,8 @@ struct condis_options {
      * unbind, pause or restart before it reports the driver stuck.
      * 0 means 10000 ms. */
     unsigned wait_ms;
+    /* The send-path verifier (condis/verify.h); off by default. */
+    enum condis_verify_mode verify;
 };
 
 struct condis_driver;   /* a loaded driver image */

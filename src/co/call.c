@@ -25,7 +25,7 @@ static struct cn_vc *vc_get(NDIS_HANDLE h, const char *fn)
 {
     struct cn_vc *vc = cn_vc_get(h);
     if (vc == NULL)
-        cn_warn("%s: %p is not a live VC handle", fn, h);
+        cn_vc_bad_handle(h, fn);
     return vc;
 }
 
@@ -171,10 +171,13 @@ NDIS_STATUS NdisClCloseCall(NDIS_HANDLE NdisVcHandle, NDIS_HANDLE NdisPartyHandl
         cn_warn("%s: NdisClCloseCall on a VC with no call", vc->vc_client_name);
         return NDIS_STATUS_FAILURE;
     }
-    if (inflight != 0)
-        cn_warn("%s: NdisClCloseCall with %ld send(s) outstanding on the VC; wait for their "
-                "completion first (condis drains them before the call closes)",
-                vc->vc_client_name, inflight);
+    if (inflight != 0) {
+        char obj[128];
+        cn_violation(CN_VC2, vc->vc_client_name, "NdisClCloseCall",
+                     cn_vc_text(vc, obj, sizeof(obj)), NULL,
+                     "closed the call with %ld send(s) outstanding on the VC (condis drains "
+                     "them before the call closes)", inflight);
+    }
     struct cn_driver *mcm = vc->vc_adapter->ad_miniport;
     NDIS_STATUS st;
     CN_CALL(mcm->drv_name, st = mcm->drv_cm.CmCloseCallHandler(vc->vc_mp_context, vc->vc_cm_party,

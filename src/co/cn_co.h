@@ -22,6 +22,7 @@
 
 #include "../mem/cn_mem.h"
 #include "../os/cn_os.h"
+#include "../verify/cn_verify.h"
 
 /* ---- a tiny spin lock for per-VC state (not exposed to drivers) -------- */
 struct cn_spin {
@@ -321,7 +322,14 @@ extern struct cn_rt cn_rt;
 #define CN_CALL(name, expr)                                            \
     do {                                                               \
         const char *cn_prev_drv_ = cn_set_current_driver(name);        \
-        expr;                                                          \
+        if (CN_VERIFYING) {                                            \
+            KIRQL cn_irql_ = cn_irql();                                \
+            unsigned cn_locks_ = cn_spin_locks_held();                 \
+            expr;                                                      \
+            cn_verify_after_handler(name, #expr, cn_irql_, cn_locks_); \
+        } else {                                                       \
+            expr;                                                      \
+        }                                                              \
         cn_set_current_driver(cn_prev_drv_);                           \
     } while (0)
 
@@ -329,6 +337,11 @@ struct cn_driver *cn_driver_from_handle(NDIS_HANDLE h, enum cn_drv_kind kind);
 struct condis_driver *cn_image_from_object(PDRIVER_OBJECT obj);
 void cn_driver_destroy(struct cn_driver *drv);
 
+/* "VC 1 of binding 2 (cosend > sim0, handle ...)" for messages. */
+const char *cn_vc_text(struct cn_vc *vc, char *buf, size_t len);
+/* A VC handle that is not live: VC-4 when it is a deleted VC's, else a
+ * warning. */
+void cn_vc_bad_handle(NDIS_HANDLE h, const char *fn);
 struct cn_binding *cn_binding_get(NDIS_HANDLE NdisBindingHandle);
 void cn_binding_notify_afs(struct cn_binding *b);
 int cn_binding_bind(struct cn_driver *proto, struct condis_adapter *ad);

@@ -41,15 +41,16 @@ VOID NdisMCoIndicateReceiveNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_
         return;
     struct cn_vc *vc = cn_vc_get(NdisVcHandle);
     if (vc == NULL) {
-        cn_warn("%s: NdisMCoIndicateReceiveNetBufferLists on %p, which is not a live VC handle; "
-                "the NBLs stay with the miniport", cn_current_driver(), NdisVcHandle);
+        /* The NBLs stay with the miniport. */
+        cn_vc_bad_handle(NdisVcHandle, "NdisMCoIndicateReceiveNetBufferLists");
         return;
     }
     struct condis_adapter *ad = vc->vc_adapter;
     ULONG flags = CoReceiveFlags;
     if ((flags & NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL) && cn_irql() != DISPATCH_LEVEL) {
-        CN_WARN_ONCE("%s: receive indication with NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL below "
-                     "DISPATCH_LEVEL (IRQL-1); condis clears it", vc->vc_mp_name);
+        cn_violation(CN_IRQL1, vc->vc_mp_name, "NdisMCoIndicateReceiveNetBufferLists", NULL,
+                     NULL, "NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL set below DISPATCH_LEVEL; condis "
+                     "clears it");
         flags &= ~(ULONG)NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
     }
     bool resources = (flags & NDIS_RECEIVE_FLAGS_RESOURCES) != 0;

@@ -67,6 +67,13 @@ int condis_init(const struct condis_options *opt)
     cn_rt.rt_next_binding = 0;
     cn_rt.rt_loading = NULL;
     cn_rt.rt_next_ifindex = 1;
+    if ((unsigned)cn_rt.rt_opt.verify > CONDIS_VERIFY_STOP) {
+        pthread_mutex_unlock(&cn_rt.rt_lock);
+        cn_log("condis_init: verify must be CONDIS_VERIFY_OFF, _ON or _STOP");
+        return -EINVAL;
+    }
+    /* Before any thread or driver: the gate is read-only from here on. */
+    cn_verify_init((int)cn_rt.rt_opt.verify);
     int rc = cn_os_init(cn_rt.rt_opt.cpus);
     if (rc == 0)
         cn_rt.rt_up = true;
@@ -280,6 +287,7 @@ int condis_fini(void)
     cn_mem_fini();
     cn_vc_fini();
     cn_stats_fini();
+    cn_verify_fini();
     pthread_mutex_lock(&cn_rt.rt_lock);
     while (!IsListEmpty(&cn_rt.rt_images)) {
         struct condis_driver *im =

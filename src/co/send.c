@@ -45,11 +45,96 @@ static inline ULONG irql_flag(ULONG flags, ULONG dispatch_flag)
     return flags;
 }
 
+/* ---- the verifier's checks (only with the gate open) -------------------------- */
+
+static const char *nbl_vc_text(PNET_BUFFER_LIST nbl, struct cn_vc *vc, char *buf, size_t len)
+{
+    char a[160], b[128];
+    snprintf(buf, len, "%s, on %s", cn_nbl_text(nbl, a, sizeof(a)), cn_vc_text(vc, b, sizeof(b)));
+    return buf;
+}
+
+/* An NBL the protocol hands to NdisCoSendNetBufferLists: NBL-4 and OWN-4
+ * checks, the snapshot OWN-1 and OWN-7 compare against at completion, and
+ * the in-flight status (OWN-2, NBL-3). False: condis refuses it (NBL-4). */
+static __attribute__((noinline, cold)) bool verify_submit(struct cn_vc *vc, PNET_BUFFER_LIST nbl,
+                                                           struct cn_nbl *c)
+{
+    struct cn_vshadow *s = cn_vshadow_get(&c->vshadow);
+    char obj[320];
+    cn_nbl_verify_mp_fields(nbl, s, "NdisCoSendNetBufferLists");
+    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb; nb = NET_BUFFER_NEXT_NB(nb)) {
+        const char *bad = cn_verify_nb_layout(nb);
+        if (bad != NULL) {
+            cn_violation(CN_NBL4, vc->vc_client_name, "NdisCoSendNetBufferLists",
+                         nbl_vc_text(nbl, vc, obj, sizeof(obj)), s,
+                         "NET_BUFFER %p: %s (DataOffset %u, DataLength %u, CurrentMdlOffset %u); "
+                         "condis completes the NBL with NDIS_STATUS_INVALID_PARAMETER",
+                         (void *)nb, bad, nb->DataOffset, nb->DataLength, nb->CurrentMdlOffset);
+            return false;
+        }
+    }
+    if (s != NULL) {
+        struct cn_vsum sum;
+        cn_vsum_nbl(nbl, &sum);
+        s->vs_sum_list = sum.list;
+        s->vs_sum_desc = sum.desc;
+        s->vs_sum_data = sum.data;
+        s->vs_submitter = vc->vc_client_name;
+        cn_vhist_add(s, CN_EV_SEND, vc->vc_client_name);
+    }
+    NET_BUFFER_LIST_STATUS(nbl) = CN_VERIFY_POISON;
+    return true;
+}
+
+/* An NBL the miniport completes (claimed, so it is this call's): NBL-3,
+ * OWN-7 and OWN-1 against the snapshot taken at submit, then the snapshot
+ * of the miniport's own fields for OWN-4. */
+static __attribute__((noinline, cold)) void verify_complete(struct cn_vc *vc, PNET_BUFFER_LIST nbl,
+                                                             struct cn_nbl *c, bool refused)
+{
+    struct cn_vshadow *s = cn_vshadow_get(&c->vshadow);
+    const char *mp = refused ? "condis" : cn_current_driver();
+    cn_vhist_add(s, refused ? CN_EV_REFUSE : CN_EV_COMPLETE, mp);
+    if (refused || s == NULL)
+        return;
+    char obj[320];
+    NDIS_STATUS st = NET_BUFFER_LIST_STATUS(nbl);
+    if (st == CN_VERIFY_POISON || st == NDIS_STATUS_PENDING) {
+        cn_violation(CN_NBL3, mp, "NdisMCoSendNetBufferListsComplete",
+                     nbl_vc_text(nbl, vc, obj, sizeof(obj)), s,
+                     st == NDIS_STATUS_PENDING
+                         ? "completed an NBL with NDIS_STATUS_PENDING; condis reports "
+                           "NDIS_STATUS_FAILURE to the protocol"
+                         : "completed an NBL without setting NET_BUFFER_LIST_STATUS; condis "
+                           "reports NDIS_STATUS_FAILURE to the protocol");
+        NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_FAILURE;
+    }
+    struct cn_vsum sum;
+    cn_vsum_nbl(nbl, &sum);
+    if (sum.list != s->vs_sum_list)
+        cn_violation(CN_OWN7, mp, "NdisMCoSendNetBufferListsComplete",
+                     nbl_vc_text(nbl, vc, obj, sizeof(obj)), s,
+                     "the NBL's NET_BUFFER list is not the one it was sent with (NET_BUFFERs "
+                     "added, removed or reordered)");
+    else if (sum.desc != s->vs_sum_desc || sum.data != s->vs_sum_data)
+        cn_violation(CN_OWN1, s->vs_submitter, "NdisMCoSendNetBufferListsComplete",
+                     nbl_vc_text(nbl, vc, obj, sizeof(obj)), s,
+                     "the NBL's %s changed while it was in flight (between "
+                     "NdisCoSendNetBufferLists and its completion)",
+                     sum.desc != s->vs_sum_desc ? "NET_BUFFER fields or MDL chain" : "data");
+    s->vs_sum_mp = cn_vsum_nbl_mp(nbl);
+    s->vs_completer = mp;
+    s->vs_mp_valid = true;
+}
+
 void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status)
 {
     unsigned long n = 0;
     for (PNET_BUFFER_LIST nbl = chain; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
         NET_BUFFER_LIST_STATUS(nbl) = status;
+        if (CN_VERIFYING)
+            cn_vhist_add(cn_nbl_shadow(nbl), CN_EV_REFUSE, "condis");
         n++;
     }
     atomic_fetch_add_explicit(&vc->vc_rec->r_refused, n, memory_order_relaxed);
@@ -63,6 +148,9 @@ void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status
 static inline void submit(struct cn_vc *vc, struct cn_nbl *c)
 {
     ULONG flags = irql_flag(c->send_flags, NDIS_SEND_FLAGS_DISPATCH_LEVEL);
+    if (CN_VERIFYING)
+        for (PNET_BUFFER_LIST nbl = &c->nbl; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+            cn_vhist_add(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_ACCEPT, vc->vc_mp_name);
     CN_CALL(vc->vc_mp_name, vc->vc_mp_send(vc->vc_mp_context, &c->nbl, flags));
 }
 
@@ -83,14 +171,21 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
     if (__builtin_expect(vc == NULL, 0)) {
         for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
             NET_BUFFER_LIST_STATUS(nbl) = CN_STATUS_INVALID_HANDLE;
-        cn_warn("%s: NdisCoSendNetBufferLists on %p, which is not a live VC handle (deleted, "
-                "or never created); the NBLs stay with the caller",
-                cn_current_driver(), NdisVcHandle);
+        if (cn_handle_was(NdisVcHandle, CN_H_VC)) {
+            char obj[64];
+            snprintf(obj, sizeof(obj), "VC handle %p", NdisVcHandle);
+            cn_violation(CN_VC4, NULL, "NdisCoSendNetBufferLists", obj, NULL,
+                         "sent on a VC that has been deleted; the NBLs stay with the caller, "
+                         "their status NDIS_STATUS_INVALID_HANDLE");
+        } else {
+            cn_warn("%s: NdisCoSendNetBufferLists on %p, which is not a VC handle; the NBLs "
+                    "stay with the caller", cn_current_driver(), NdisVcHandle);
+        }
         return;
     }
     if ((SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) && cn_irql() != DISPATCH_LEVEL)
-        CN_WARN_ONCE("%s: NdisCoSendNetBufferLists with NDIS_SEND_FLAGS_DISPATCH_LEVEL below "
-                     "DISPATCH_LEVEL", vc->vc_client_name);
+        cn_violation(CN_IRQL1, vc->vc_client_name, "NdisCoSendNetBufferLists", NULL, NULL,
+                     "NDIS_SEND_FLAGS_DISPATCH_LEVEL set below DISPATCH_LEVEL");
 
     /* Take the NBLs: mark each as sending and record its VC. NBLs condis
      * cannot take are set aside and completed with a failure. */
@@ -101,9 +196,11 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
         next = NET_BUFFER_LIST_NEXT_NBL(nbl);
         struct cn_nbl *c = cn_nbl_check(nbl);
         if (__builtin_expect(c == NULL, 0)) {
-            CN_WARN_ONCE("%s: an NBL sent on a VC was not allocated from an NBL pool (NBL-2); "
-                         "condis completes it with NDIS_STATUS_INVALID_PARAMETER",
-                         vc->vc_client_name);
+            char obj[320];
+            cn_violation(CN_NBL2, vc->vc_client_name, "NdisCoSendNetBufferLists",
+                         nbl_vc_text(nbl, vc, obj, sizeof(obj)), NULL,
+                         "sent an NBL that is not an allocated NBL of an NBL pool; condis "
+                         "completes it with NDIS_STATUS_INVALID_PARAMETER");
             NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
             *badp = nbl;
             badp = &NET_BUFFER_LIST_NEXT_NBL(nbl);
@@ -112,13 +209,28 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
         if (__builtin_expect(atomic_load_explicit(&c->state, memory_order_relaxed) != CN_NBL_IDLE, 0)) {
             /* Still in flight (or indicated): it is not the caller's to send,
              * and it will come back through its first send. */
-            CN_WARN_ONCE("%s: an NBL was sent again while still in flight (OWN-3); condis "
-                         "ignores the second send", vc->vc_client_name);
+            char obj[320];
+            nbl_vc_text(nbl, vc, obj, sizeof(obj));
+            cn_violation(CN_OWN3, vc->vc_client_name, "NdisCoSendNetBufferLists", obj,
+                         cn_nbl_shadow(nbl),
+                         "sent an NBL again while it is still in flight; condis ignores the "
+                         "second send");
+            cn_verify_acted_early(cn_nbl_shadow(nbl), "NdisCoSendNetBufferLists", obj);
             continue;
         }
-        if (__builtin_expect(nbl->SourceHandle != NdisVcHandle, 0))
-            CN_WARN_ONCE("%s: NBL SourceHandle is not the NdisVcHandle it is sent on (NBL-1)",
-                         vc->vc_client_name);
+        if (__builtin_expect(nbl->SourceHandle != NdisVcHandle, 0)) {
+            char obj[320];
+            cn_violation(CN_NBL1, vc->vc_client_name, "NdisCoSendNetBufferLists",
+                         nbl_vc_text(nbl, vc, obj, sizeof(obj)), cn_nbl_shadow(nbl),
+                         "SourceHandle is %p, not the NdisVcHandle %p it is sent on",
+                         nbl->SourceHandle, NdisVcHandle);
+        }
+        if (CN_VERIFYING && !verify_submit(vc, nbl, c)) {
+            NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+            *badp = nbl;
+            badp = &NET_BUFFER_LIST_NEXT_NBL(nbl);
+            continue;
+        }
         atomic_store_explicit(&c->state, CN_NBL_SENDING, memory_order_relaxed);
         c->vc = vc;
         c->vc_handle = NdisVcHandle;
@@ -160,9 +272,15 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
                     "stay with the caller", vc->vc_client_name);
             return;
         }
-        if (refuse == NDIS_STATUS_VC_NOT_ACTIVATED)
-            CN_WARN_ONCE("%s: send on a VC without an active call (VC-1); completed with "
-                         "NDIS_STATUS_VC_NOT_ACTIVATED", vc->vc_client_name);
+        if (refuse == NDIS_STATUS_VC_NOT_ACTIVATED || refuse == NDIS_STATUS_CLOSING) {
+            char obj[128];
+            cn_violation(CN_VC1, vc->vc_client_name, "NdisCoSendNetBufferLists",
+                         cn_vc_text(vc, obj, sizeof(obj)), NULL,
+                         "sent on a VC %s; condis completes the NBLs with %s",
+                         refuse == NDIS_STATUS_CLOSING ? "whose call is closing"
+                                                       : "without an active call",
+                         condis_status_name(refuse));
+        }
         cn_send_refuse(vc, head, refuse);
         return;
     }
@@ -230,6 +348,10 @@ static inline void complete_run(struct cn_vc *vc, PNET_BUFFER_LIST head, unsigne
     /* The VC cannot be deleted while these sends are outstanding, so its
      * handle read here names this VC, not a later one in the same memory. */
     uintptr_t h = (uintptr_t)vc->vc_handle;
+    if (CN_VERIFYING)
+        for (PNET_BUFFER_LIST nbl = head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+            cn_vhist_add(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_RETURN,
+                         vc->vc_client_name);
     /* The protocol owns these from the call on: it may close the call
      * inside its handler, or from a thread the handler wakes. */
     atomic_fetch_sub_explicit(&vc->vc_unreturned, (long)n, memory_order_relaxed);
@@ -271,9 +393,14 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                                      atomic_load_explicit(&c->state, memory_order_relaxed) !=
                                          CN_NBL_SENDING, 0)) {
                 /* Never sent, or completed already: not delivered again. */
-                CN_WARN_ONCE("%s: NdisMCoSendNetBufferListsComplete with an NBL that is not "
-                             "in flight (OWN-5: completed twice, or never sent); condis drops "
-                             "it from the completion", cn_current_driver());
+                char obj[160];
+                cn_violation(CN_OWN5, NULL, "NdisMCoSendNetBufferListsComplete",
+                             cn_nbl_text(nbl, obj, sizeof(obj)), c ? cn_nbl_shadow(nbl) : NULL,
+                             c == NULL ? "completed an NBL that is not an allocated NBL of any "
+                                         "pool; condis drops it from the completion"
+                                       : "completed an NBL that is not in flight (completed "
+                                         "already, or never sent); condis drops it from the "
+                                         "completion");
                 nbl = next;
                 continue;
             }
@@ -286,21 +413,33 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
             if (__builtin_expect(!atomic_compare_exchange_strong_explicit(
                                      &c->state, &sending, CN_NBL_IDLE, memory_order_acq_rel,
                                      memory_order_relaxed), 0)) {
-                CN_WARN_ONCE("%s: NdisMCoSendNetBufferListsComplete with an NBL that another "
-                             "thread is completing at the same time (OWN-5); condis delivers it "
-                             "once", cn_current_driver());
+                char obj[160];
+                cn_violation(CN_OWN5, NULL, "NdisMCoSendNetBufferListsComplete",
+                             cn_nbl_text(nbl, obj, sizeof(obj)), cn_nbl_shadow(nbl),
+                             "completed an NBL that another thread is completing at the same "
+                             "time; condis delivers it once");
                 nbl = next;
                 continue;
             }
             vc = c->vc;
-            if (__builtin_expect(c->vc_handle != NdisVcHandle, 0))
-                CN_WARN_ONCE("%s: an NBL completed on a VC other than the one it was sent on "
-                             "(OWN-5); condis returns it to its own VC", vc->vc_mp_name);
+            if (__builtin_expect(c->vc_handle != NdisVcHandle, 0)) {
+                char obj[320];
+                cn_violation(CN_OWN5, vc->vc_mp_name, "NdisMCoSendNetBufferListsComplete",
+                             nbl_vc_text(nbl, vc, obj, sizeof(obj)), cn_nbl_shadow(nbl),
+                             "completed an NBL with NdisVcHandle %p, but it was sent on %p; "
+                             "condis returns it to the VC it was sent on",
+                             NdisVcHandle, c->vc_handle);
+            }
+            if (CN_VERIFYING)
+                verify_complete(vc, nbl, c, refused);
             NDIS_STATUS st = NET_BUFFER_LIST_STATUS(nbl);
             if (__builtin_expect(st != NDIS_STATUS_SUCCESS, 0)) {
                 if (st == NDIS_STATUS_PENDING) {
-                    CN_WARN_ONCE("%s: an NBL completed with NDIS_STATUS_PENDING (NBL-3); "
-                                 "condis reports NDIS_STATUS_FAILURE", vc->vc_mp_name);
+                    char obj[320];
+                    cn_violation(CN_NBL3, vc->vc_mp_name, "NdisMCoSendNetBufferListsComplete",
+                                 nbl_vc_text(nbl, vc, obj, sizeof(obj)), NULL,
+                                 "completed an NBL with NDIS_STATUS_PENDING; condis reports "
+                                 "NDIS_STATUS_FAILURE");
                     st = NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_FAILURE;
                 }
                 cn_stats_count_status(vc->vc_rec, st, 1);
@@ -335,9 +474,9 @@ VOID NdisMCoSendNetBufferListsComplete(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIS
     ULONG flags = SendCompleteFlags;
     if (__builtin_expect((flags & NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL) &&
                              cn_irql() != DISPATCH_LEVEL, 0)) {
-        CN_WARN_ONCE("%s: NdisMCoSendNetBufferListsComplete with NDIS_SEND_COMPLETE_FLAGS_"
-                     "DISPATCH_LEVEL below DISPATCH_LEVEL (IRQL-1); condis clears it",
-                     cn_current_driver());
+        cn_violation(CN_IRQL1, NULL, "NdisMCoSendNetBufferListsComplete", NULL, NULL,
+                     "NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL set below DISPATCH_LEVEL; condis "
+                     "clears it");
         flags &= ~(ULONG)NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL;
     }
     complete_chain(NetBufferLists, flags, NdisVcHandle, false);

@@ -106,6 +106,29 @@ struct cn_vc *cn_vc_get(NDIS_HANDLE NdisVcHandle)
     return cn_handle_get(NdisVcHandle, CN_H_VC);
 }
 
+const char *cn_vc_text(struct cn_vc *vc, char *buf, size_t len)
+{
+    struct cn_vcrec *r = vc->vc_rec;
+    if (r != NULL)
+        snprintf(buf, len, "VC %u of binding %u (%s > %s, handle %p)", r->r_vc, r->r_binding,
+                 vc->vc_client_name, r->r_adapter, vc->vc_handle);
+    else
+        snprintf(buf, len, "VC %p (%s > %s)", vc->vc_handle, vc->vc_client_name,
+                 vc->vc_mp_name);
+    return buf;
+}
+
+void cn_vc_bad_handle(NDIS_HANDLE h, const char *fn)
+{
+    if (cn_handle_was(h, CN_H_VC)) {
+        char obj[64];
+        snprintf(obj, sizeof(obj), "VC handle %p", h);
+        cn_violation(CN_VC4, NULL, fn, obj, NULL, "used the handle of a VC that was deleted");
+    } else {
+        cn_warn("%s: %s: %p is not a VC handle", cn_current_driver(), fn, h);
+    }
+}
+
 /* Fill a VC for an AF and publish its handle. Returns false on exhaustion. */
 static bool vc_setup(struct cn_vc *vc, struct cn_af *af, NDIS_HANDLE client_ctx, uint32_t flags)
 {
@@ -221,18 +244,31 @@ static NDIS_STATUS vc_deletable(struct cn_vc *vc, bool by_cm, const char *fn)
     long inflight = atomic_load(&vc->vc_inflight);
     cn_spin_unlock(&vc->vc_lock);
     const char *who = by_cm ? vc->vc_mp_name : vc->vc_client_name;
+    const char *why = NULL;
+    char extra[64] = "";
     if (((f & CN_VC_BY_CM) != 0) != by_cm) {
-        cn_warn("%s: %s: only the creator of a VC may delete it", who, fn);
+        why = "only the creator of a VC may delete it";
         st = NDIS_STATUS_NOT_ACCEPTED;
     } else if (f & CN_VC_CLOSING) {
+        why = "its call is still closing";
         st = NDIS_STATUS_CLOSING;
     } else if (f & (CN_VC_ACTIVE | CN_VC_CALL | CN_VC_MAKING)) {
-        cn_warn("%s: %s on a VC with a call or still active; close the call first", who, fn);
+        why = "it has a call or is still active; close the call first";
         st = NDIS_STATUS_NOT_ACCEPTED;
     } else if (inflight != 0) {
-        cn_warn("%s: %s on a VC with %ld send(s) outstanding", who, fn, inflight);
+        snprintf(extra, sizeof(extra), "it has %ld send(s) outstanding", inflight);
+        why = extra;
         st = NDIS_STATUS_NOT_ACCEPTED;
     }
+    if (why == NULL)
+        return st;
+    char obj[128];
+    cn_vc_text(vc, obj, sizeof(obj));
+    if (by_cm)
+        cn_warn("%s: %s refused on %s: %s", who, fn, obj, why);
+    else
+        cn_violation(CN_VC3, who, fn, obj, NULL, "refused with %s: %s",
+                     condis_status_name(st), why);
     return st;
 }
 
@@ -258,7 +294,7 @@ NDIS_STATUS NdisCoDeleteVc(NDIS_HANDLE NdisVcHandle)
 {
     struct cn_vc *vc = cn_vc_get(NdisVcHandle);
     if (vc == NULL) {
-        cn_warn("NdisCoDeleteVc: %p is not a live VC handle", NdisVcHandle);
+        cn_vc_bad_handle(NdisVcHandle, "NdisCoDeleteVc");
         return NDIS_STATUS_INVALID_PARAMETER;
     }
     NDIS_STATUS st = vc_deletable(vc, false, "NdisCoDeleteVc");
@@ -316,7 +352,7 @@ NDIS_STATUS NdisMCmDeleteVc(NDIS_HANDLE NdisVcHandle)
 {
     struct cn_vc *vc = cn_vc_get(NdisVcHandle);
     if (vc == NULL) {
-        cn_warn("NdisMCmDeleteVc: %p is not a live VC handle", NdisVcHandle);
+        cn_vc_bad_handle(NdisVcHandle, "NdisMCmDeleteVc");
         return NDIS_STATUS_INVALID_PARAMETER;
     }
     NDIS_STATUS st = vc_deletable(vc, true, "NdisMCmDeleteVc");
@@ -338,7 +374,7 @@ NDIS_STATUS NdisMCmActivateVc(NDIS_HANDLE NdisVcHandle, PCO_CALL_PARAMETERS Call
 {
     struct cn_vc *vc = cn_vc_get(NdisVcHandle);
     if (vc == NULL) {
-        cn_warn("NdisMCmActivateVc: %p is not a live VC handle", NdisVcHandle);
+        cn_vc_bad_handle(NdisVcHandle, "NdisMCmActivateVc");
         return NDIS_STATUS_INVALID_PARAMETER;
     }
     if (CallParameters == NULL)
@@ -357,7 +393,7 @@ NDIS_STATUS NdisMCmDeactivateVc(NDIS_HANDLE NdisVcHandle)
 {
     struct cn_vc *vc = cn_vc_get(NdisVcHandle);
     if (vc == NULL) {
-        cn_warn("NdisMCmDeactivateVc: %p is not a live VC handle", NdisVcHandle);
+        cn_vc_bad_handle(NdisVcHandle, "NdisMCmDeactivateVc");
         return NDIS_STATUS_INVALID_PARAMETER;
     }
     cn_spin_lock(&vc->vc_lock);

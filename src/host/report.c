@@ -136,6 +136,12 @@ void condis_report_text(FILE *f, const struct condis_run_info *run)
     }
     free(ls);
     fprintf(f, "warnings: %lu\n", condis_warnings());
+    if (condis_verify_mode() != CONDIS_VERIFY_OFF) {
+        if (condis_verify_count(NULL) == 0)
+            fprintf(f, "verifier: no violations\n");
+        else
+            condis_verify_report_text(f);
+    }
     if (run->nproblems) {
         fprintf(f, "problems:\n");
         for (size_t i = 0; i < run->nproblems; i++)
@@ -190,6 +196,72 @@ static void json_traffic(FILE *f, const struct condis_traffic *t)
     fprintf(f, ", \"max\": ");
     json_num(f, t->latency_max_us);
     fprintf(f, "}}");
+}
+
+/* Lines of a multi-line text as a JSON array of strings. */
+static void json_lines(FILE *f, const char *text)
+{
+    fprintf(f, "[");
+    const char *p = text;
+    bool first = true;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = strndup(p, len);
+        fprintf(f, "%s", first ? "" : ", ");
+        json_str(f, line ? line : "");
+        free(line);
+        first = false;
+        p += len + (nl != NULL);
+    }
+    fprintf(f, "]");
+}
+
+static void json_violations(FILE *f)
+{
+    static const char *const modes[] = { "off", "on", "stop" };
+    fprintf(f, " \"verifier\": {\"mode\": \"%s\", \"violations\": %zu, \"by_rule\": {",
+            modes[condis_verify_mode()], condis_verify_count(NULL));
+    bool first = true;
+    const char *id;
+    for (size_t i = 0; (id = condis_verify_rule(i, NULL)) != NULL; i++) {
+        size_t n = condis_verify_count(id);
+        if (n == 0)
+            continue;
+        fprintf(f, "%s\"%s\": %zu", first ? "" : ", ", id, n);
+        first = false;
+    }
+    fprintf(f, "}},\n \"violations\": [");
+    size_t n = condis_verify_findings(NULL, 0);
+    struct condis_violation *v = calloc(n ? n : 1, sizeof(*v));
+    if (v != NULL)
+        n = condis_verify_findings(v, n);
+    for (size_t i = 0; v && i < n; i++) {
+        fprintf(f, "%s\n  {\"rule\": ", i ? "," : "");
+        json_str(f, v[i].rule);
+        fprintf(f, ", \"title\": ");
+        json_str(f, v[i].title);
+        fprintf(f, ", \"driver\": ");
+        json_str(f, v[i].driver);
+        fprintf(f, ", \"object\": ");
+        json_str(f, v[i].object);
+        fprintf(f, ", \"call\": ");
+        json_str(f, v[i].call);
+        fprintf(f, ", \"message\": ");
+        json_str(f, v[i].message);
+        fprintf(f, ", \"fix\": ");
+        json_str(f, v[i].fix);
+        fprintf(f, ", \"thread\": %u, \"irql\": \"%s\", \"seconds\": ", v[i].thread,
+                v[i].irql >= DISPATCH_LEVEL ? "DISPATCH_LEVEL" : "PASSIVE_LEVEL");
+        json_num(f, v[i].seconds);
+        fprintf(f, ", \"history\": ");
+        json_lines(f, v[i].history);
+        fprintf(f, ", \"backtrace\": ");
+        json_lines(f, v[i].backtrace);
+        fprintf(f, "}");
+    }
+    fprintf(f, "]");
+    free(v);
 }
 
 void condis_report_json(FILE *f, const struct condis_run_info *run)
@@ -278,7 +350,9 @@ void condis_report_json(FILE *f, const struct condis_run_info *run)
         fprintf(f, "%s", i ? ", " : "");
         json_str(f, run->problems[i]);
     }
-    fprintf(f, "],\n \"warnings\": %lu,\n \"violations\": []}\n", condis_warnings());
+    fprintf(f, "],\n \"warnings\": %lu,\n", condis_warnings());
+    json_violations(f);
+    fprintf(f, "}\n");
     free(bs);
     free(vs);
     free(ls);

@@ -21,6 +21,7 @@
 #include <ndis.h>
 
 #include "../os/cn_os.h"
+#include "../verify/cn_verify.h"
 
 #define CN_NBL_COOKIE 0x4e424c21u      /* "NBL!" while allocated */
 #define CN_NBL_COOKIE_FREE 0x6e626c2du /* "nbl-" while in its pool */
@@ -56,6 +57,7 @@ struct cn_nbl {
     NDIS_HANDLE rx_adapter;        /* adapter that indicated it (receive) */
     uint64_t t_submit;             /* cn_now_ns() at submission, for latency */
     void *co_private;              /* compat5 / verifier */
+    void *_Atomic vshadow;         /* the verifier's struct cn_vshadow, once it looked */
 };
 
 #define CN_NBLF_HAS_NB 0x1      /* pool made with fAllocateNetBuffer */
@@ -99,8 +101,18 @@ struct cn_nbl *cn_nbl_check(PNET_BUFFER_LIST nbl);
 /* The name of the driver that allocated the pool of an NBL, or "?". */
 const char *cn_nbl_owner(PNET_BUFFER_LIST nbl);
 
+/* "NBL 0x... of pool 'Tag' (owner)": an NBL for a verifier finding. */
+const char *cn_nbl_text(PNET_BUFFER_LIST nbl, char *buf, size_t len);
+/* Its shadow (created) with the verifier on, NULL when off or for an NBL
+ * that is not condis'. */
+struct cn_vshadow *cn_nbl_shadow(PNET_BUFFER_LIST nbl);
+/* OWN-4: report when the MiniportReserved fields changed since the NBL's
+ * last completion (s: its shadow, or NULL). */
+void cn_nbl_verify_mp_fields(PNET_BUFFER_LIST nbl, struct cn_vshadow *s, const char *call);
+
 /* ---- leak check ----------------------------------------------------------- */
 struct cn_pool_leak {
+    void *pl_site;        /* where the pool was allocated, or NULL */
     const char *pl_kind;  /* "NBL pool", "NB pool", "MDL", "packet pool", "buffer pool" */
     const char *pl_owner; /* driver name */
     ULONG pl_tag;
@@ -185,6 +197,7 @@ struct cn_pool {
     _Atomic size_t p_out;         /* allocated and not returned */
     size_t p_max;                 /* most descriptors out at once; 0: no bound
                                      (set after cn_pool_setup, before use) */
+    void *p_site;                 /* where the driver allocated it (leak reports) */
     struct cn_pool *p_next;       /* registry (reg lock) */
     struct cn_pcache p_cache[CN_MAX_THREAD_SLOTS];
 };
@@ -202,6 +215,13 @@ int cn_pool_setup(struct cn_pool *p, enum cn_pool_kind kind, const char *owner, 
 void *cn_pool_get(struct cn_pool *p);
 /* Give back a descriptor that cn_pool_get returned. */
 void cn_pool_put(struct cn_pool *p, void *elem);
+/* Call fn for every descriptor carved in p, free or not (the verifier's
+ * scans; p_lock held, so fn must not use the pool). */
+void cn_pool_each(struct cn_pool *p, void (*fn)(struct cn_pool *p, void *elem, void *arg),
+                  void *arg);
+/* Call fn for every live pool of a kind (registry lock held). */
+void cn_mem_each_pool(enum cn_pool_kind kind, void (*fn)(struct cn_pool *p, void *arg),
+                      void *arg);
 /* Tear a pool down: -EBUSY (nothing done) while descriptors are out unless
  * force; frees the slabs, the handle and the struct. */
 int cn_pool_destroy(struct cn_pool *p, bool force);

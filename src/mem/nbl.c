@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "cn_mem.h"
 
 #define ALIGN16(x) (((x) + 15) & ~(size_t)15)
@@ -158,7 +160,76 @@ NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
         return NULL;
     }
     np->np_pool.p_handle = h;
+    np->np_pool.p_site = __builtin_return_address(0);
     return h;
+}
+
+/* ---- the verifier's view of NBLs ------------------------------------------------ */
+
+const char *cn_nbl_text(PNET_BUFFER_LIST nbl, char *buf, size_t len)
+{
+    struct cn_nbl_pool *np = nbl ? cn_handle_get(nbl->NdisPoolHandle, CN_H_NBL_POOL) : NULL;
+    if (np == NULL || cn_nbl(nbl)->pool != np) {
+        snprintf(buf, len, "NBL %p (not from a live NBL pool)", (void *)nbl);
+        return buf;
+    }
+    ULONG t = np->np_pool.p_tag;
+    char tag[5] = { (char)(t & 0xff), (char)((t >> 8) & 0xff), (char)((t >> 16) & 0xff),
+                    (char)(t >> 24), 0 };
+    for (int i = 0; i < 4; i++)
+        if (tag[i] < 32 || tag[i] > 126)
+            tag[i] = '.';
+    snprintf(buf, len, "NBL %p of pool '%s' (%s)", (void *)nbl, tag, np->np_pool.p_owner);
+    return buf;
+}
+
+struct cn_vshadow *cn_nbl_shadow(PNET_BUFFER_LIST nbl)
+{
+    if (!CN_VERIFYING)
+        return NULL;
+    struct cn_nbl_pool *np = nbl ? cn_handle_get(nbl->NdisPoolHandle, CN_H_NBL_POOL) : NULL;
+    if (np == NULL || cn_nbl(nbl)->pool != np)
+        return NULL;
+    return cn_vshadow_get(&cn_nbl(nbl)->vshadow);
+}
+
+/* A fresh NBL: its history starts here. */
+static PNET_BUFFER_LIST verify_alloc(PNET_BUFFER_LIST nbl, void *site)
+{
+    if (nbl != NULL) {
+        struct cn_vshadow *s = cn_vshadow_get(&cn_nbl(nbl)->vshadow);
+        if (s != NULL) {
+            s->vs_site = site;
+            s->vs_mp_valid = false;
+            cn_vhist_add(s, CN_EV_ALLOC, cn_current_driver());
+        }
+    }
+    return nbl;
+}
+
+/* OWN-4: the miniport that completed an NBL last must have left its own
+ * fields alone since. Checked whenever the NBL's owner hands it on. */
+void cn_nbl_verify_mp_fields(PNET_BUFFER_LIST nbl, struct cn_vshadow *s, const char *call)
+{
+    if (s == NULL || !s->vs_mp_valid)
+        return;
+    s->vs_mp_valid = false;
+    if (cn_vsum_nbl_mp(nbl) == s->vs_sum_mp)
+        return;
+    char obj[160];
+    cn_violation(CN_OWN4, s->vs_completer, call, cn_nbl_text(nbl, obj, sizeof(obj)), s,
+                 "the MiniportReserved fields of an NBL (or of its NET_BUFFERs) changed after "
+                 "%s completed it", s->vs_completer ? s->vs_completer : "the miniport");
+}
+
+/* One NBL still in flight in a pool being freed (OWN-3), counted. */
+static void pool_inflight(struct cn_pool *p, void *elem, void *arg)
+{
+    (void)p;
+    struct cn_nbl *c = elem;
+    if (c->cookie == CN_NBL_COOKIE &&
+        atomic_load_explicit(&c->state, memory_order_relaxed) == CN_NBL_SENDING)
+        ++*(size_t *)arg;
 }
 
 VOID NdisFreeNetBufferListPool(NDIS_HANDLE PoolHandle)
@@ -167,11 +238,21 @@ VOID NdisFreeNetBufferListPool(NDIS_HANDLE PoolHandle)
     if (np == NULL)
         return;
     size_t out = atomic_load_explicit(&np->np_pool.p_out, memory_order_acquire);
-    if (cn_pool_destroy(&np->np_pool, false) == -EBUSY) {
-        cn_warn("NdisFreeNetBufferListPool (%s): RES-2: %zu NET_BUFFER_LIST(s) of pool %p "
-                "are still out; free them first. The pool was not freed.",
-                np->np_pool.p_owner, out ? out : (size_t)1, PoolHandle);
-    }
+    if (out == 0 && cn_pool_destroy(&np->np_pool, false) == 0)
+        return;
+    size_t inflight = 0;
+    if (CN_VERIFYING)
+        cn_pool_each(&np->np_pool, pool_inflight, &inflight);
+    char obj[96];
+    snprintf(obj, sizeof(obj), "NBL pool %p (%s)", PoolHandle, np->np_pool.p_owner);
+    if (inflight)
+        cn_violation(CN_OWN3, np->np_pool.p_owner, "NdisFreeNetBufferListPool", obj, NULL,
+                     "freed an NBL pool while %zu of its NBLs are in flight; the pool was not "
+                     "freed", inflight);
+    else
+        cn_violation(CN_RES2, np->np_pool.p_owner, "NdisFreeNetBufferListPool", obj, NULL,
+                     "freed an NBL pool with %zu NBL(s) still allocated; the pool was not freed",
+                     out ? out : (size_t)1);
 }
 
 NDIS_HANDLE NdisGetPoolFromNetBufferList(const NET_BUFFER_LIST *NetBufferList)
@@ -247,7 +328,10 @@ PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT Contex
     struct cn_nbl_pool *np = cn_nbl_pool_get(PoolHandle, "NdisAllocateNetBufferList");
     if (np == NULL)
         return NULL;
-    return nbl_alloc(np, ContextSize, ContextBackFill);
+    PNET_BUFFER_LIST nbl = nbl_alloc(np, ContextSize, ContextBackFill);
+    if (CN_VERIFYING)
+        verify_alloc(nbl, __builtin_return_address(0));
+    return nbl;
 }
 
 PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle,
@@ -299,6 +383,8 @@ PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle,
             cn_nbl_put(c);
         return NULL;
     }
+    if (CN_VERIFYING)
+        verify_alloc(nbl, __builtin_return_address(0));
     return nbl;
 }
 
@@ -337,6 +423,15 @@ struct cn_nbl *cn_nbl_take_for_free(PNET_BUFFER_LIST nbl, const char *fn)
         return NULL;
     }
     uint32_t st = atomic_load_explicit(&c->state, memory_order_acquire);
+    if (st == CN_NBL_SENDING) {
+        char obj[160];
+        cn_nbl_text(nbl, obj, sizeof(obj));
+        cn_violation(CN_OWN3, NULL, fn, obj, cn_nbl_shadow(nbl),
+                     "freed an NBL that is in flight (sent, not yet completed); condis did not "
+                     "free it");
+        cn_verify_acted_early(cn_nbl_shadow(nbl), fn, obj);
+        return NULL;
+    }
     if (st != CN_NBL_IDLE) {
         cn_warn("%s (%s): OWN-3: NBL %p is in flight (%s); it is not yours to free until it "
                 "comes back through %s. Ignored.",
@@ -344,6 +439,11 @@ struct cn_nbl *cn_nbl_take_for_free(PNET_BUFFER_LIST nbl, const char *fn)
                 st == CN_NBL_SENDING ? "sent, not yet completed" : "indicated, not yet returned",
                 st == CN_NBL_SENDING ? "send completion" : "NdisReturnNetBufferLists");
         return NULL;
+    }
+    if (CN_VERIFYING) {
+        struct cn_vshadow *s = cn_vshadow_get(&c->vshadow);
+        cn_nbl_verify_mp_fields(nbl, s, fn);
+        cn_vhist_add(s, CN_EV_FREE, cn_current_driver());
     }
     uint32_t want = CN_NBL_COOKIE;
     if (!__atomic_compare_exchange_n(&c->cookie, &want, CN_NBL_COOKIE_FREE, false,

@@ -123,6 +123,7 @@ int cn_pool_setup(struct cn_pool *p, enum cn_pool_kind kind, const char *owner, 
     p->p_slabs = NULL;
     atomic_store_explicit(&p->p_out, 0, memory_order_relaxed);
     p->p_max = 0;
+    p->p_site = NULL;
     for (unsigned i = 0; i < CN_MAX_THREAD_SLOTS; i++)
         p->p_cache[i].pc_n = 0;
     p->p_magic = CN_POOL_MAGIC;
@@ -214,6 +215,25 @@ void cn_pool_put(struct cn_pool *p, void *elem)
 }
 
 /* ---- teardown ---------------------------------------------------------------------- */
+
+void cn_pool_each(struct cn_pool *p, void (*fn)(struct cn_pool *p, void *elem, void *arg),
+                  void *arg)
+{
+    pthread_mutex_lock(&p->p_lock);
+    for (struct cn_slab *s = p->p_slabs; s != NULL; s = s->sl_next)
+        for (size_t i = 0; i < s->sl_count; i++)
+            fn(p, slab_elem(p, s, i), arg);
+    pthread_mutex_unlock(&p->p_lock);
+}
+
+void cn_mem_each_pool(enum cn_pool_kind kind, void (*fn)(struct cn_pool *p, void *arg), void *arg)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (struct cn_pool *p = reg_head; p != NULL; p = p->p_next)
+        if (p->p_kind == kind)
+            fn(p, arg);
+    pthread_mutex_unlock(&reg_lock);
+}
 
 int cn_pool_destroy(struct cn_pool *p, bool force)
 {
@@ -315,6 +335,7 @@ size_t cn_mem_leaks(void (*fn)(const struct cn_pool_leak *l, void *arg), void *a
             cap = ncap;
         }
         v[n++] = (struct cn_pool_leak){
+            .pl_site = p->p_site,
             .pl_kind = kind_name(p->p_kind),
             .pl_owner = p->p_owner,
             .pl_tag = p->p_tag,

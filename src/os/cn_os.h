@@ -81,6 +81,9 @@ enum cn_htype cn_handle_type(NDIS_HANDLE h);                 /* CN_H_NONE: not l
 void *cn_handle_get_any(NDIS_HANDLE h, enum cn_htype *type); /* any live type */
 void cn_handle_free(NDIS_HANDLE h);                          /* later gets fail */
 size_t cn_handle_count(enum cn_htype type);                  /* live handles of a type */
+/* True when h is not live but has the shape of a handle of this type that
+ * condis gave out earlier: a stale handle (VC-4), not a made-up value. */
+bool cn_handle_was(NDIS_HANDLE h, enum cn_htype type);
 
 /* ---- deferred work -------------------------------------------------------
  * struct cn_work is embedded by the caller (no allocation). A work item may
@@ -147,6 +150,8 @@ size_t cn_memory_outstanding(void); /* blocks still allocated */
 void cn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 unsigned long cn_warn_count(void);
+/* A verifier finding's one-line summary ("condis: violation: ..."). */
+void cn_log_violation(const char *msg);
 /* The name of the driver whose code this thread is running (for DbgPrint). */
 const char *cn_current_driver(void);
 const char *cn_set_current_driver(const char *name); /* returns previous */
@@ -160,6 +165,9 @@ uint64_t cn_now_ns(void);
 /* A non-zero value identifying the calling thread while it lives; a held
  * KSPIN_LOCK contains its owner's token (for IRQL-3 checks). */
 uintptr_t cn_thread_token(void);
+/* Driver-visible spin locks the calling thread holds (counted only while
+ * the verifier is on; 0 otherwise). */
+unsigned cn_spin_locks_held(void);
 
 /* Remove w from the PASSIVE or DPC queue it waits in. True if it was
  * queued and will not run; false if it is not queued (it may be running). */

@@ -85,6 +85,11 @@ void cn_warn(const char *fmt, ...)
     emit(prefix, msg);
 }
 
+void cn_log_violation(const char *msg)
+{
+    emit("condis: violation: ", msg);
+}
+
 unsigned long cn_warn_count(void)
 {
     return atomic_load(&warn_count);

@@ -185,3 +185,18 @@ size_t cn_handle_count(enum cn_htype type)
     pthread_mutex_unlock(&hlock);
     return n;
 }
+
+bool cn_handle_was(NDIS_HANDLE h, enum cn_htype type)
+{
+    uint64_t v = (uint64_t)(uintptr_t)h;
+    if (h == NULL || (enum cn_htype)(v >> 56) != type || (v >> 32 & 0xff000000u) != 0)
+        return false;
+    uint32_t idx = (uint32_t)v, gen = (uint32_t)(v >> 32) & HGEN_MASK;
+    struct cn_hslot *s = slot_of(idx);
+    if (s == NULL)
+        return false;
+    /* Shaped like a handle of this type in a slot condis has used, and
+     * not the live handle of that slot: an old generation. */
+    uint64_t live = atomic_load_explicit(&s->hs_tag, memory_order_acquire);
+    return live != v && gen != 0;
+}

@@ -10,8 +10,19 @@
  * the sections exclusive.
  */
 #include <sched.h>
+#include <stdio.h>
 
 #include "os_priv.h"
+#include "../verify/cn_verify.h"
+
+/* Spin locks the calling thread holds (counted with the verifier on, for
+ * IRQL-3: a handler must not return to condis holding one). */
+static _Thread_local unsigned tls_held;
+
+unsigned cn_spin_locks_held(void)
+{
+    return tls_held;
+}
 
 _Static_assert(sizeof(KSPIN_LOCK) == sizeof(_Atomic uintptr_t) &&
                    _Alignof(KSPIN_LOCK) >= _Alignof(_Atomic uintptr_t),
@@ -29,6 +40,8 @@ static void lock_word(PKSPIN_LOCK l)
     _Atomic uintptr_t *w = word_of(l);
     uintptr_t self = cn_thread_token();
     uintptr_t expected = 0;
+    if (CN_VERIFYING)
+        tls_held++;
     if (atomic_compare_exchange_weak_explicit(w, &expected, self, memory_order_acquire,
                                               memory_order_relaxed))
         return;
@@ -57,13 +70,28 @@ static bool unlock_word(PKSPIN_LOCK l, const char *fn)
     _Atomic uintptr_t *w = word_of(l);
     uintptr_t owner = atomic_load_explicit(w, memory_order_relaxed);
     if (owner == 0) {
-        cn_warn("%s: spin lock %p is not held", fn, (void *)l);
+        char obj[48];
+        snprintf(obj, sizeof(obj), "spin lock %p", (void *)l);
+        cn_violation(CN_IRQL3, NULL, fn, obj, NULL, "released a spin lock that is not held");
         return false;
     }
-    if (owner != cn_thread_token())
+    if (owner != cn_thread_token()) {
         /* Released anyway: refusing would leave the lock held forever. */
-        cn_warn("%s: spin lock %p released by a thread that does not hold it (IRQL-3)",
-                fn, (void *)l);
+        char obj[48];
+        snprintf(obj, sizeof(obj), "spin lock %p", (void *)l);
+        cn_violation(CN_IRQL3, NULL, fn, obj, NULL,
+                     "released a spin lock that another thread holds");
+    } else if (CN_VERIFYING) {
+        if (tls_held > 0)
+            tls_held--;
+        if (cn_irql() < DISPATCH_LEVEL) {
+            char obj[48];
+            snprintf(obj, sizeof(obj), "spin lock %p", (void *)l);
+            cn_violation(CN_IRQL3, NULL, fn, obj, NULL,
+                         "released a spin lock below DISPATCH_LEVEL: the IRQL was lowered while "
+                         "it was held");
+        }
+    }
     atomic_store_explicit(w, 0, memory_order_release);
     return true;
 }
@@ -101,9 +129,12 @@ void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
 BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
 {
     uintptr_t expected = 0;
-    return atomic_compare_exchange_strong_explicit(word_of(SpinLock), &expected,
-                                                   cn_thread_token(), memory_order_acquire,
-                                                   memory_order_relaxed);
+    bool got = atomic_compare_exchange_strong_explicit(word_of(SpinLock), &expected,
+                                                       cn_thread_token(), memory_order_acquire,
+                                                       memory_order_relaxed);
+    if (got && CN_VERIFYING)
+        tls_held++;
+    return got;
 }
 
 /* TRUE when the lock is free (a hint: it may be taken right after). */

@@ -54,10 +54,10 @@ void cli_usage_run(FILE *f)
             "  --driver-timeout N         seconds to wait for a driver that pended a bind,\n"
             "                             unbind, pause or restart before reporting it stuck\n"
             "                             (default 10)\n"
-            "  --verify[=stop]            check the drivers against the send-path rules;\n"
-            "                             =stop ends the run at the first violation (the\n"
-            "                             verifier is not in this build yet: accepted, with\n"
-            "                             a notice)\n"
+            "  --verify[=stop]            check the drivers against the send-path rules\n"
+            "                             (docs/verifier.md) and report every violation;\n"
+            "                             =stop ends the run at the first one. Exit status 1\n"
+            "                             when anything was found\n"
             "  -h, --help                 this text\n"
             "\n"
             "built-in drivers:\n");
@@ -268,7 +268,8 @@ int cli_run(int argc, char **argv)
     static struct params params[MAX_PARAMS];
     size_t ndrivers = 0, nparams = 0;
     double seconds = 60, driver_timeout = 10;
-    bool json = false, quiet = false, verify = false;
+    bool json = false, quiet = false;
+    enum condis_verify_mode verify = CONDIS_VERIFY_OFF;
 
     opterr = 0;
     optind = 1;
@@ -305,7 +306,7 @@ int cli_run(int argc, char **argv)
             if (optarg && strcmp(optarg, "stop") != 0)
                 cli_usage_error("--verify=%s: write --verify, or --verify=stop to end the run "
                                 "at the first violation", optarg);
-            verify = true;
+            verify = optarg ? CONDIS_VERIFY_STOP : CONDIS_VERIFY_ON;
             break;
         case 'h':
             cli_usage_run(stdout);
@@ -349,12 +350,10 @@ int cli_run(int argc, char **argv)
             cli_usage_error("--param %s.%s: no driver in this run is called '%s'",
                             params[i].driver, params[i].name, params[i].driver);
     }
-    if (verify)
-        fprintf(stderr, "%s: --verify: the send-path verifier is not part of this build yet; "
-                        "the run goes on with condis' built-in checks only\n", cli_prog);
 
     condis_set_log_sink(log_line, NULL);
-    struct condis_options opt = { .wait_ms = (unsigned)(driver_timeout * 1000.0) };
+    struct condis_options opt = { .wait_ms = (unsigned)(driver_timeout * 1000.0),
+                                  .verify = verify };
     if (opt.wait_ms == 0)
         opt.wait_ms = 1;
     if (condis_init(&opt) != 0)
@@ -406,6 +405,10 @@ int cli_run(int argc, char **argv)
             end = "interrupted";
             break;
         }
+        if (condis_verify_stop_requested()) {
+            end = "verify_stop";
+            break;
+        }
         if (t >= seconds) {
             end = "time_limit";
             break;
@@ -431,7 +434,7 @@ int cli_run(int argc, char **argv)
         rc = EXIT_DRIVER;
         end = "driver_failure";
     }
-    if (rc == EXIT_CLEAN && !condis_clean())
+    if (rc == EXIT_CLEAN && (!condis_clean() || condis_verify_count(NULL) != 0))
         rc = EXIT_LEAK;
 
     /* In load order, as the report promises: miniports, then protocols. */

@@ -1,0 +1,371 @@
+/*
+ * shadow.c - what the verifier remembers of each descriptor: its recent
+ * history and the checksums taken when it was sent and completed; the
+ * checks of a NET_BUFFER's layout; backtraces.
+ *
+ * Shadows come from an arena of chunks that lives until the runtime ends
+ * (a descriptor's shadow pointer may be read by a late, buggy completion
+ * long after its pool is gone). A descriptor gets its shadow the first time
+ * the verifier looks at it and keeps it for life, so steady traffic with the
+ * verifier on allocates nothing.
+ */
+#include <ctype.h>
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../os/cn_os.h"
+#include "cn_verify.h"
+
+/* ---- the arena ----------------------------------------------------------------- */
+
+#define CHUNK_SHADOWS 1024
+
+struct chunk {
+    struct chunk *c_next;
+    unsigned c_used;
+    struct cn_vshadow c_s[CHUNK_SHADOWS];
+};
+
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct chunk *arena; /* arena_lock; the newest chunk first */
+
+static struct cn_vshadow *shadow_alloc(void)
+{
+    struct cn_vshadow *s = NULL;
+    pthread_mutex_lock(&arena_lock);
+    if (arena == NULL || arena->c_used == CHUNK_SHADOWS) {
+        struct chunk *c = calloc(1, sizeof(*c));
+        if (c != NULL) {
+            c->c_next = arena;
+            arena = c;
+        }
+    }
+    if (arena != NULL && arena->c_used < CHUNK_SHADOWS)
+        s = &arena->c_s[arena->c_used++];
+    pthread_mutex_unlock(&arena_lock);
+    return s;
+}
+
+struct cn_vshadow *cn_vshadow_get(void *_Atomic *slot)
+{
+    struct cn_vshadow *s = atomic_load_explicit(slot, memory_order_acquire);
+    if (__builtin_expect(s != NULL, 1))
+        return s;
+    struct cn_vshadow *fresh = shadow_alloc();
+    if (fresh == NULL)
+        return NULL;
+    void *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(slot, &expected, fresh, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return fresh;
+    /* Another thread attached one first; ours stays unused in the arena. */
+    return expected;
+}
+
+void cn_vshadow_fini(void)
+{
+    pthread_mutex_lock(&arena_lock);
+    while (arena != NULL) {
+        struct chunk *c = arena;
+        arena = c->c_next;
+        free(c);
+    }
+    pthread_mutex_unlock(&arena_lock);
+}
+
+/* ---- history --------------------------------------------------------------------- */
+
+static _Atomic uint32_t thread_ids;
+static _Thread_local uint32_t my_thread_id;
+
+uint32_t cn_verify_thread(void)
+{
+    if (my_thread_id == 0)
+        my_thread_id = atomic_fetch_add_explicit(&thread_ids, 1, memory_order_relaxed) + 1;
+    return my_thread_id;
+}
+
+static void shadow_lock(struct cn_vshadow *s)
+{
+    while (atomic_flag_test_and_set_explicit(&s->vs_lock, memory_order_acquire))
+        ;
+}
+
+static void shadow_unlock(struct cn_vshadow *s)
+{
+    atomic_flag_clear_explicit(&s->vs_lock, memory_order_release);
+}
+
+void cn_vhist_add(struct cn_vshadow *s, enum cn_vev ev, const char *driver)
+{
+    if (s == NULL)
+        return;
+    struct cn_vevent e = {
+        .ve_t = cn_now_ns(),
+        .ve_driver = driver,
+        .ve_thread = cn_verify_thread(),
+        .ve_kind = (uint8_t)ev,
+        .ve_irql = (uint8_t)cn_irql(),
+    };
+    shadow_lock(s);
+    s->vs_ev[s->vs_n % CN_VHIST] = e;
+    s->vs_n++;
+    shadow_unlock(s);
+}
+
+unsigned cn_vhist_copy(struct cn_vshadow *s, struct cn_vevent out[CN_VHIST])
+{
+    shadow_lock(s);
+    uint32_t n = s->vs_n, first = n > CN_VHIST ? n - CN_VHIST : 0;
+    for (uint32_t i = first; i < n; i++)
+        out[i - first] = s->vs_ev[i % CN_VHIST];
+    shadow_unlock(s);
+    return n - first;
+}
+
+const char *cn_vev_name(unsigned kind)
+{
+    static const char *const names[] = {
+        [CN_EV_ALLOC] = "allocated",   [CN_EV_FREE] = "freed",
+        [CN_EV_SEND] = "sent",         [CN_EV_ACCEPT] = "accepted",
+        [CN_EV_COMPLETE] = "completed", [CN_EV_RETURN] = "returned",
+        [CN_EV_REFUSE] = "refused",    [CN_EV_RECLAIM] = "reclaimed",
+        [CN_EV_REINIT] = "reinitialized", [CN_EV_INDICATE] = "indicated",
+        [CN_EV_RX_RETURN] = "rx-returned",
+    };
+    return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "?";
+}
+
+/* ---- checksums ------------------------------------------------------------------------
+ * Not cryptographic: a mix good enough that a changed field or byte shows. */
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2);
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    return h ^ (h >> 33);
+}
+
+uint64_t cn_vsum_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, b, 8);
+        h = mix(h, v);
+        b += 8;
+        n -= 8;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, b, n);
+    return mix(h, tail ^ ((uint64_t)n << 56));
+}
+
+/* A chain longer than this is treated as cyclic. */
+#define MAX_CHAIN 65536
+
+uint64_t cn_vsum_mdls(PMDL mdl, uint64_t *data)
+{
+    uint64_t h = 1, d = 1;
+    for (unsigned i = 0; mdl != NULL && i < MAX_CHAIN; mdl = mdl->Next, i++) {
+        h = mix(h, (uintptr_t)mdl);
+        h = mix(h, (uintptr_t)mdl->MappedSystemVa);
+        h = mix(h, ((uint64_t)mdl->ByteCount << 32) | mdl->ByteOffset);
+        if (data && mdl->MappedSystemVa)
+            d = cn_vsum_bytes(d, mdl->MappedSystemVa, mdl->ByteCount);
+    }
+    if (data)
+        *data = d;
+    return h;
+}
+
+void cn_vsum_nbl(PNET_BUFFER_LIST nbl, struct cn_vsum *out)
+{
+    uint64_t list = 1, desc = 1, data = 1;
+    unsigned i = 0;
+    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb && i < MAX_CHAIN;
+         nb = NET_BUFFER_NEXT_NB(nb), i++) {
+        list = mix(list, (uintptr_t)nb);
+        desc = mix(desc, (uintptr_t)nb->CurrentMdl);
+        desc = mix(desc, ((uint64_t)nb->CurrentMdlOffset << 32) | nb->DataLength);
+        desc = mix(desc, ((uint64_t)nb->DataOffset << 32));
+        desc = mix(desc, (uintptr_t)nb->MdlChain);
+        /* The bytes the NET_BUFFER uses, from its current position. */
+        ULONG left = NET_BUFFER_DATA_LENGTH(nb), off = nb->CurrentMdlOffset;
+        unsigned j = 0;
+        for (PMDL m = nb->CurrentMdl; m && left && j < MAX_CHAIN; m = m->Next, off = 0, j++) {
+            desc = mix(desc, ((uint64_t)m->ByteCount << 32) ^ (uintptr_t)m->MappedSystemVa);
+            if (m->MappedSystemVa == NULL || off >= m->ByteCount)
+                continue;
+            ULONG take = m->ByteCount - off < left ? m->ByteCount - off : left;
+            data = cn_vsum_bytes(data, (const char *)m->MappedSystemVa + off, take);
+            left -= take;
+        }
+    }
+    out->list = list;
+    out->desc = desc;
+    out->data = data;
+}
+
+uint64_t cn_vsum_nbl_mp(PNET_BUFFER_LIST nbl)
+{
+    uint64_t h = cn_vsum_bytes(1, nbl->MiniportReserved, sizeof(nbl->MiniportReserved));
+    unsigned i = 0;
+    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb && i < MAX_CHAIN;
+         nb = NET_BUFFER_NEXT_NB(nb), i++)
+        h = cn_vsum_bytes(h, nb->MiniportReserved, sizeof(nb->MiniportReserved));
+    return h;
+}
+
+const char *cn_verify_nb_layout(PNET_BUFFER nb)
+{
+    ULONG before = 0;
+    bool found = false;
+    unsigned i = 0;
+    PMDL m = nb->MdlChain;
+    for (; m && i < MAX_CHAIN; m = m->Next, i++) {
+        if (m == nb->CurrentMdl) {
+            found = true;
+            break;
+        }
+        before += m->ByteCount;
+    }
+    if (i == MAX_CHAIN)
+        return "its MDL chain does not end (a cycle)";
+    if (nb->DataLength == 0 && nb->CurrentMdl == NULL)
+        return NULL; /* an empty NET_BUFFER */
+    if (!found)
+        return nb->CurrentMdl ? "CurrentMdl is not in the MDL chain that MdlChain starts"
+                              : "CurrentMdl is NULL but DataLength is not 0";
+    if (nb->CurrentMdlOffset > nb->CurrentMdl->ByteCount)
+        return "CurrentMdlOffset lies beyond the end of CurrentMdl";
+    if (nb->DataOffset != before + nb->CurrentMdlOffset)
+        return "DataOffset does not equal the bytes of the MDLs before CurrentMdl plus "
+               "CurrentMdlOffset";
+    ULONGLONG avail = (ULONGLONG)nb->CurrentMdl->ByteCount - nb->CurrentMdlOffset;
+    unsigned j = 0;
+    for (PMDL n = nb->CurrentMdl->Next; n && avail < nb->DataLength && j < MAX_CHAIN;
+         n = n->Next, j++)
+        avail += n->ByteCount;
+    if (avail < nb->DataLength)
+        return "DataLength runs past the end of the MDL chain";
+    for (PMDL n = nb->CurrentMdl; n && j < MAX_CHAIN; n = n->Next, j++)
+        if (n->ByteCount && n->MappedSystemVa == NULL)
+            return "an MDL of the data has no system address (MappedSystemVa is NULL)";
+    return NULL;
+}
+
+/* ---- backtraces ---------------------------------------------------------------------- */
+
+const char *cn_verify_symbol(const void *pc, char *buf, size_t len)
+{
+    Dl_info info;
+    if (dladdr(pc, &info) == 0 || info.dli_fname == NULL) {
+        snprintf(buf, len, "%p", pc);
+        return buf;
+    }
+    const char *file = strrchr(info.dli_fname, '/');
+    file = file ? file + 1 : info.dli_fname;
+    if (info.dli_sname != NULL)
+        snprintf(buf, len, "%s+0x%lx (%s)", info.dli_sname,
+                 (unsigned long)((const char *)pc - (const char *)info.dli_saddr), file);
+    else
+        snprintf(buf, len, "%s+0x%lx", file,
+                 (unsigned long)((const char *)pc - (const char *)info.dli_fbase));
+    return buf;
+}
+
+#define MAX_FRAMES 24
+#define SHOWN_FRAMES 12
+
+char *cn_verify_backtrace(void)
+{
+    void *pc[MAX_FRAMES];
+    int n = backtrace(pc, MAX_FRAMES);
+    /* Frame 0 is this function, 1 cn_violation: the first that matters is
+     * the check's site, in the NDIS function the driver called. */
+    int first = 2;
+    if (n <= first)
+        return NULL;
+    size_t cap = SHOWN_FRAMES * 160, used = 0;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    for (int i = first; i < n && i < first + SHOWN_FRAMES; i++) {
+        char sym[256];
+        int w = snprintf(out + used, cap - used, "%s#%d %s", used ? "\n" : "", i - first,
+                         cn_verify_symbol(pc[i], sym, sizeof(sym)));
+        if (w < 0 || (size_t)w >= cap - used)
+            break;
+        used += (size_t)w;
+    }
+    return out;
+}
+
+void cn_verify_acted_early(struct cn_vshadow *s, const char *call, const char *object)
+{
+    if (s == NULL || !CN_VERIFYING)
+        return;
+    struct cn_vevent ev[CN_VHIST];
+    unsigned n = cn_vhist_copy(s, ev);
+    if (n == 0)
+        return;
+    const struct cn_vevent *last = &ev[n - 1];
+    if ((last->ve_kind != CN_EV_SEND && last->ve_kind != CN_EV_ACCEPT) ||
+        last->ve_thread != cn_verify_thread())
+        return;
+    cn_violation(CN_OWN2, NULL, call, object, s,
+                 "treated a send as finished right after submitting it, on the same thread, "
+                 "before its completion; while a send is in flight its status reads %#x "
+                 "(condis' in-flight marker), not a final status",
+                 (unsigned)CN_VERIFY_POISON);
+}
+
+/* ---- handlers and IRQL --------------------------------------------------------------- */
+
+bool cn_verify_passive(const char *fn)
+{
+    if (cn_irql() < DISPATCH_LEVEL)
+        return true;
+    cn_violation(CN_IRQL2, NULL, fn, NULL, NULL,
+                 "%s is documented for PASSIVE_LEVEL and was called at DISPATCH_LEVEL", fn);
+    return false;
+}
+
+/* "vc->vc_send_complete(ctx, chain, flags)" -> "vc_send_complete": the
+ * handler's name out of the expression condis called it with. */
+static const char *handler_name(const char *expr, char *buf, size_t len)
+{
+    const char *paren = strchr(expr, '(');
+    const char *end = paren ? paren : expr + strlen(expr);
+    const char *start = end;
+    while (start > expr && (isalnum((unsigned char)start[-1]) || start[-1] == '_'))
+        start--;
+    snprintf(buf, len, "%.*s", (int)(end - start), start);
+    return buf;
+}
+
+void cn_verify_after_handler(const char *driver, const char *expr, KIRQL irql_before,
+                             unsigned locks_before)
+{
+    char name[96];
+    const char *handler = handler_name(expr, name, sizeof(name));
+    unsigned locks = cn_spin_locks_held();
+    KIRQL irql = cn_irql();
+    if (locks > locks_before)
+        cn_violation(CN_IRQL3, driver, handler, NULL, NULL,
+                     "returned to condis holding %u spin lock%s it acquired", locks - locks_before,
+                     locks - locks_before == 1 ? "" : "s");
+    else if (irql != irql_before)
+        cn_violation(CN_IRQL3, driver, handler, NULL, NULL,
+                     "returned to condis at %s, but was called at %s",
+                     irql >= DISPATCH_LEVEL ? "DISPATCH_LEVEL" : "PASSIVE_LEVEL",
+                     irql_before >= DISPATCH_LEVEL ? "DISPATCH_LEVEL" : "PASSIVE_LEVEL");
+    if (irql != irql_before)
+        cn_irql_set(irql_before); /* so that condis itself goes on at the right level */
+}

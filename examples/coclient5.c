@@ -270,6 +270,13 @@ typedef struct _COCLIENT5_BINDING {
     NDIS_WORK_ITEM RunItem;
     NDIS_WORK_ITEM ReturnItem;
 
+    /*
+     * Handlers running that may touch the binding after the run worker can
+     * already see that it is done (a completion between its lock release
+     * and its return). Unbind frees the binding only once this is 0 too.
+     */
+    volatile LONG ActiveCallbacks;
+
     /* Set by whichever completion finishes the one NdisCl/NdisCo operation
      * the run worker is waiting for (it issues them one at a time). */
     NDIS_EVENT OpEvent;
@@ -401,6 +408,26 @@ static ULONG Coclient5Read(volatile LONG *Value)
 {
     /* A compare-exchange that never changes anything is a fenced read. */
     return (ULONG)InterlockedCompareExchange(Value, 0, 0);
+}
+
+/* Any IRQL. Brackets a handler's use of a binding it does not keep alive. */
+static VOID Coclient5Enter(PCOCLIENT5_BINDING b)
+{
+    InterlockedIncrement(&b->ActiveCallbacks);
+}
+
+static VOID Coclient5Leave(PCOCLIENT5_BINDING b)
+{
+    InterlockedDecrement(&b->ActiveCallbacks); /* the last touch of b */
+}
+
+/* Any IRQL. Wakes the run worker; once it runs on, b may be freed at any
+ * time, so the wake is bracketed. */
+static VOID Coclient5Signal(PCOCLIENT5_BINDING b, PNDIS_EVENT Event)
+{
+    Coclient5Enter(b);
+    NdisSetEvent(Event);
+    Coclient5Leave(b);
 }
 
 /*
@@ -1020,7 +1047,7 @@ static VOID Coclient5UnbindAdapter(PNDIS_STATUS Status, NDIS_HANDLE ProtocolBind
 
     /* Polling is fine here: unbinding is rare, and the decrement is the
      * last thing a work item does with the binding. */
-    while (Coclient5Read(&b->WorkRefs) != 0) {
+    while (Coclient5Read(&b->WorkRefs) != 0 || Coclient5Read(&b->ActiveCallbacks) != 0) {
         NdisSetEvent(&b->RunEvent);
         NdisMSleep(1000);
         if (++waited % 5000 == 0)
@@ -1164,7 +1191,7 @@ static VOID Coclient5ClOpenAfComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolAf
         Coclient5Violation("open-AF completion without a pending open", (ULONG)Status);
         return;
     }
-    NdisSetEvent(&b->OpEvent);
+    Coclient5Signal(b, &b->OpEvent);
 }
 
 _Use_decl_annotations_
@@ -1190,7 +1217,7 @@ static VOID Coclient5ClCloseAfComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolA
         Coclient5Violation("close-AF completion without a pending close", (ULONG)Status);
         return;
     }
-    NdisSetEvent(&b->OpEvent);
+    Coclient5Signal(b, &b->OpEvent);
 }
 
 _Use_decl_annotations_
@@ -1223,7 +1250,7 @@ static VOID Coclient5ClMakeCallComplete(NDIS_STATUS Status, NDIS_HANDLE Protocol
         Coclient5Violation("make-call completion without a pending make-call", (ULONG)Status);
         return;
     }
-    NdisSetEvent(&b->OpEvent);
+    Coclient5Signal(b, &b->OpEvent);
 }
 
 _Use_decl_annotations_
@@ -1250,7 +1277,7 @@ static VOID Coclient5ClCloseCallComplete(NDIS_STATUS Status, NDIS_HANDLE Protoco
         Coclient5Violation("close-call completion without a pending close-call", (ULONG)Status);
         return;
     }
-    NdisSetEvent(&b->OpEvent);
+    Coclient5Signal(b, &b->OpEvent);
 }
 
 /*
@@ -1271,12 +1298,14 @@ static VOID Coclient5ClIncomingCloseCall(NDIS_STATUS CloseStatus, NDIS_HANDLE Pr
     if (vc == NULL)
         return;
     b = vc->Binding;
+    Coclient5Enter(b);
     NdisAcquireSpinLock(&b->Lock);
     vc->PeerClosed = TRUE;
     vc->PeerCloseStatus = CloseStatus;
     NdisReleaseSpinLock(&b->Lock);
     DbgPrint("coclient5: call closed by the call manager (0x%08lx)\n", (ULONG)CloseStatus);
     NdisSetEvent(&b->RunEvent);
+    Coclient5Leave(b);
 }
 
 /* Operations this client never starts: a completion for one is a violation. */
@@ -1594,6 +1623,8 @@ static VOID Coclient5CoSendComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolVcCo
         Coclient5Violation("send completion of a packet this client never sent", (ULONG)Status);
         return;
     }
+    /* Its binding is alive: the packet was in flight (or we say it was not). */
+    Coclient5Enter(b);
     slot = &b->Slots[index];
 
     /* Claim the completion: only one may take the slot out of flight. */
@@ -1604,6 +1635,7 @@ static VOID Coclient5CoSendComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolVcCo
     NdisReleaseSpinLock(&b->Lock);
     if (!wasInFlight) {
         Coclient5Violation("packet completed twice, or completed while not sent", index);
+        Coclient5Leave(b);
         return;
     }
 
@@ -1667,6 +1699,7 @@ static VOID Coclient5CoSendComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolVcCo
         NdisSetEvent(&b->RunEvent);
     else
         Coclient5Pump(b);
+    Coclient5Leave(b);
 }
 
 /* ======================================================================
@@ -1692,6 +1725,7 @@ static UINT Coclient5CoReceivePacket(NDIS_HANDLE ProtocolBindingContext,
 
     if (b == NULL || Packet == NULL)
         return 0;
+    Coclient5Enter(b);
     vc = Coclient5VcFromContext(ProtocolVcContext, "receive, bad VC context");
     if (vc != NULL && vc->Binding != b)
         Coclient5Violation("receive on a VC of another binding", 0);
@@ -1744,6 +1778,7 @@ static UINT Coclient5CoReceivePacket(NDIS_HANDLE ProtocolBindingContext,
     }
     if (keep)
         NdisSetEvent(&b->RunEvent);
+    Coclient5Leave(b);
     return keep ? 1 : 0;
 }
 

@@ -1394,6 +1394,61 @@ static void test_coclient_over_ndis5_miniports(void **state)
     }
 }
 
+/* Issue 4's acceptance run: the independent NDIS 5.1 client (written from
+ * Microsoft's documentation only) passes its own checks over both NDIS 6
+ * and both NDIS 5.x miniports in several completion styles, also under
+ * the verifier, which must find nothing. */
+static void test_coclient5_everywhere(void **state)
+{
+    (void)state;
+    NEED_SIM_COSEND();
+    static const char *const runs[][8] = {
+        { "loop", NULL },
+        { "loop", "loop.LoopInline=1", "coclient5.Coclient5KeepEvery=3", NULL },
+        { "loop", "loop.LoopResources=1", NULL },
+        { "sim", NULL },
+        { "sim", "sim.SimInline=1", "sim.SimFailEvery=7", NULL },
+        { "sim", "sim.SimReorder=16", "sim.SimBatch=8", "sim.SimDpcThreads=2", NULL },
+        { "sim", "sim.SimEarlyComplete=1", "sim.SimLatencyUs=20", NULL },
+        { "loop5", NULL },
+        { "loop5", "loop5.LoopInline=1", "coclient5.Coclient5KeepEvery=2", NULL },
+        { "sim5", NULL },
+        { "sim5", "sim5.SimInline=1", NULL },
+        { "sim5", "sim5.SimReorder=8", "sim5.SimBatch=4", "sim5.SimDpcThreads=2",
+          "sim5.SimFailEvery=7", NULL },
+    };
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        for (int verify = 0; verify < 2; verify++) {
+            const char *args[40] = { "run", "--json", "--quiet", "--protocol", CONDIS_SO_COCLIENT5,
+                                     "--param", "coclient5.Coclient5Count=2000", "--miniport",
+                                     runs[i][0] };
+            size_t n = 9;
+            if (verify)
+                args[n++] = "--verify";
+            for (size_t k = 1; k < 8 && runs[i][k]; k++) {
+                args[n++] = "--param";
+                args[n++] = runs[i][k];
+            }
+            args[n] = NULL;
+            struct run r = run_condis(NULL, args);
+            expect_status(&r, 0);
+            expect_contains(&r, r.err, "coclient5: unloaded: VCs created 1 deleted 1, errors 0");
+            struct jv rep = parse_report(&r);
+            const struct jv *t = totals_traffic(&rep);
+            if (!(jget(t, "sent")->num == 2000 && jget(t, "completed")->num == 2000 &&
+                  jget(&rep, "leaks")->n == 0 && jget(&rep, "violations")->n == 0 &&
+                  jget(&rep, "problems")->n == 0)) {
+                run_dump("coclient5", &r);
+                fail_msg("coclient5 over %s (run %zu%s): expected 2000 sent and completed, no "
+                         "leaks, no violations, no problems",
+                         runs[i][0], i, verify ? ", --verify" : "");
+            }
+            jv_free(&rep);
+            run_free(&r);
+        }
+    }
+}
+
 /* ==== the end: nothing left behind ======================================= */
 
 static void test_nothing_left(void **state)
@@ -1431,6 +1486,7 @@ int main(void)
         cmocka_unit_test(test_coclient_over_sim),
         cmocka_unit_test(test_cosend5),
         cmocka_unit_test(test_coclient_over_ndis5_miniports),
+        cmocka_unit_test(test_coclient5_everywhere),
         cmocka_unit_test(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

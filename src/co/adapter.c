@@ -25,6 +25,7 @@ static struct condis_adapter *adapter_get(NDIS_HANDLE h, const char *fn)
 NDIS_STATUS NdisMSetMiniportAttributes(NDIS_HANDLE NdisMiniportHandle,
                                        PNDIS_MINIPORT_ADAPTER_ATTRIBUTES MiniportAttributes)
 {
+    CN_PASSIVE("NdisMSetMiniportAttributes");
     struct condis_adapter *ad = adapter_get(NdisMiniportHandle, "NdisMSetMiniportAttributes");
     if (ad == NULL)
         return NDIS_STATUS_INVALID_PARAMETER;
@@ -96,6 +97,7 @@ VOID NdisMRestartComplete(NDIS_HANDLE MiniportAdapterHandle, NDIS_STATUS Status)
 NDIS_STATUS NdisMCmRegisterAddressFamilyEx(NDIS_HANDLE MiniportAdapterHandle,
                                            PCO_ADDRESS_FAMILY AddressFamily)
 {
+    CN_PASSIVE("NdisMCmRegisterAddressFamilyEx");
     struct condis_adapter *ad = adapter_get(MiniportAdapterHandle, "NdisMCmRegisterAddressFamilyEx");
     if (ad == NULL || AddressFamily == NULL)
         return NDIS_STATUS_FAILURE;

@@ -54,6 +54,7 @@ static void open_complete_work(struct cn_work *w)
 NDIS_STATUS NdisClOpenAddressFamilyEx(NDIS_HANDLE NdisBindingHandle, PCO_ADDRESS_FAMILY AddressFamily,
                                       NDIS_HANDLE ClientAfContext, PNDIS_HANDLE NdisAfHandle)
 {
+    CN_PASSIVE("NdisClOpenAddressFamilyEx");
     struct cn_binding *b = cn_binding_get(NdisBindingHandle);
     if (b == NULL) {
         cn_warn("NdisClOpenAddressFamilyEx: %p is not a live binding handle", NdisBindingHandle);
@@ -255,6 +256,7 @@ VOID NdisCmCloseAddressFamilyComplete(NDIS_STATUS Status, NDIS_HANDLE NdisAfHand
 
 NDIS_STATUS NdisCmNotifyCloseAddressFamily(NDIS_HANDLE NdisAfHandle)
 {
+    CN_PASSIVE("NdisCmNotifyCloseAddressFamily");
     struct cn_af *af = af_get(NdisAfHandle, "NdisCmNotifyCloseAddressFamily");
     if (af == NULL)
         return NDIS_STATUS_INVALID_PARAMETER;

@@ -267,6 +267,7 @@ NDIS_STATUS NdisOpenAdapterEx(NDIS_HANDLE NdisProtocolHandle, NDIS_HANDLE Protoc
                               PNDIS_OPEN_PARAMETERS OpenParameters, NDIS_HANDLE BindContext,
                               PNDIS_HANDLE NdisBindingHandle)
 {
+    CN_PASSIVE("NdisOpenAdapterEx");
     struct cn_binding *b = cn_handle_get(BindContext, CN_H_BIND_CONTEXT);
     if (b == NULL) {
         cn_warn("NdisOpenAdapterEx: BindContext %p is not live; open adapters only from "
@@ -327,6 +328,7 @@ static void close_complete_work(struct cn_work *w)
 
 NDIS_STATUS NdisCloseAdapterEx(NDIS_HANDLE NdisBindingHandle)
 {
+    CN_PASSIVE("NdisCloseAdapterEx");
     struct cn_binding *b = cn_binding_get(NdisBindingHandle);
     if (b == NULL) {
         cn_warn("NdisCloseAdapterEx: %p is not a live binding handle", NdisBindingHandle);

@@ -288,6 +288,7 @@ NDIS_STATUS NdisRegisterProtocolDriver(NDIS_HANDLE ProtocolDriverContext,
                                        PNDIS_PROTOCOL_DRIVER_CHARACTERISTICS ProtocolCharacteristics,
                                        PNDIS_HANDLE NdisProtocolHandle)
 {
+    CN_PASSIVE("NdisRegisterProtocolDriver");
     PNDIS_PROTOCOL_DRIVER_CHARACTERISTICS pc = ProtocolCharacteristics;
     if (pc == NULL || NdisProtocolHandle == NULL) {
         cn_warn("NdisRegisterProtocolDriver: characteristics and the handle pointer are required");
@@ -343,6 +344,7 @@ NDIS_STATUS NdisRegisterProtocolDriver(NDIS_HANDLE ProtocolDriverContext,
 
 VOID NdisDeregisterProtocolDriver(NDIS_HANDLE NdisProtocolHandle)
 {
+    CN_PASSIVE("NdisDeregisterProtocolDriver");
     struct cn_driver *drv = cn_driver_from_handle(NdisProtocolHandle, CN_DRV_PROTOCOL);
     if (drv == NULL) {
         cn_warn("NdisDeregisterProtocolDriver: %p is not a registered protocol handle",
@@ -370,6 +372,7 @@ NDIS_STATUS NdisMRegisterMiniportDriver(PDRIVER_OBJECT DriverObject, PUNICODE_ST
                                         PNDIS_MINIPORT_DRIVER_CHARACTERISTICS MiniportDriverCharacteristics,
                                         PNDIS_HANDLE NdisMiniportDriverHandle)
 {
+    CN_PASSIVE("NdisMRegisterMiniportDriver");
     PNDIS_MINIPORT_DRIVER_CHARACTERISTICS mc = MiniportDriverCharacteristics;
     UNREFERENCED_PARAMETER(RegistryPath);
     if (mc == NULL || NdisMiniportDriverHandle == NULL) {
@@ -429,6 +432,7 @@ NDIS_STATUS NdisMRegisterMiniportDriver(PDRIVER_OBJECT DriverObject, PUNICODE_ST
 
 VOID NdisMDeregisterMiniportDriver(NDIS_HANDLE NdisMiniportDriverHandle)
 {
+    CN_PASSIVE("NdisMDeregisterMiniportDriver");
     struct cn_driver *drv = cn_driver_from_handle(NdisMiniportDriverHandle, CN_DRV_MINIPORT);
     if (drv == NULL) {
         cn_warn("NdisMDeregisterMiniportDriver: %p is not a registered miniport handle",
@@ -463,6 +467,7 @@ static bool all_set(const void *first, const void *end)
 NDIS_STATUS NdisSetOptionalHandlers(NDIS_HANDLE NdisHandle,
                                     PNDIS_DRIVER_OPTIONAL_HANDLERS OptionalHandlers)
 {
+    CN_PASSIVE("NdisSetOptionalHandlers");
     enum cn_htype type;
     void *obj = cn_handle_get_any(NdisHandle, &type);
     struct cn_driver *drv = NULL;

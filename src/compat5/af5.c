@@ -82,6 +82,7 @@ NDIS_STATUS NdisClOpenAddressFamily(NDIS_HANDLE NdisBindingHandle, PCO_ADDRESS_F
                                     PNDIS_CLIENT_CHARACTERISTICS ClCharacteristics,
                                     UINT SizeOfClCharacteristics, PNDIS_HANDLE NdisAfHandle)
 {
+    CN_PASSIVE("NdisClOpenAddressFamily");
     struct cn_binding *b = cn_binding_get(NdisBindingHandle);
     /* A 5.x client's co protocol completes sends to compat5's shim. */
     struct cn_proto5 *p5 = NULL;

@@ -90,6 +90,7 @@ static inline ULONG dispatch_flag(ULONG flag)
 VOID NdisInitializeWrapper(PNDIS_HANDLE NdisWrapperHandle, PVOID SystemSpecific1,
                            PVOID SystemSpecific2, PVOID SystemSpecific3)
 {
+    CN_PASSIVE("NdisInitializeWrapper");
     UNREFERENCED_PARAMETER(SystemSpecific3);
     if (NdisWrapperHandle == NULL)
         return;
@@ -123,6 +124,7 @@ static void mini5_free(struct cn_mini5 *m5)
 
 VOID NdisTerminateWrapper(NDIS_HANDLE NdisWrapperHandle, PVOID SystemSpecific)
 {
+    CN_PASSIVE("NdisTerminateWrapper");
     UNREFERENCED_PARAMETER(SystemSpecific);
     struct cn_mini5 *m5 = mini5_get(NdisWrapperHandle, "NdisTerminateWrapper");
     if (m5 == NULL)
@@ -134,6 +136,7 @@ VOID NdisTerminateWrapper(NDIS_HANDLE NdisWrapperHandle, PVOID SystemSpecific)
 
 VOID NdisMRegisterUnloadHandler(NDIS_HANDLE NdisWrapperHandle, PDRIVER_UNLOAD UnloadHandler)
 {
+    CN_PASSIVE("NdisMRegisterUnloadHandler");
     struct cn_mini5 *m5 = mini5_get(NdisWrapperHandle, "NdisMRegisterUnloadHandler");
     if (m5)
         m5->m5_unload = UnloadHandler;
@@ -244,6 +247,7 @@ VOID NdisMSetAttributesEx(NDIS_HANDLE MiniportAdapterHandle, NDIS_HANDLE Minipor
                           UINT CheckForHangTimeInSeconds, ULONG AttributeFlags,
                           NDIS_INTERFACE_TYPE AdapterType)
 {
+    CN_PASSIVE("NdisMSetAttributesEx");
     UNREFERENCED_PARAMETER(AttributeFlags);
     struct cn_ad5 *ad = tls_init_ad;
     if (ad == NULL || ad->ad5_handle != MiniportAdapterHandle) {
@@ -272,6 +276,7 @@ NDIS_STATUS NdisMCmRegisterAddressFamily(NDIS_HANDLE MiniportAdapterHandle,
                                          PNDIS_CALL_MANAGER_CHARACTERISTICS CmCharacteristics,
                                          UINT SizeOfCmCharacteristics)
 {
+    CN_PASSIVE("NdisMCmRegisterAddressFamily");
     struct cn_ad5 *ad = tls_init_ad;
     if (ad == NULL || ad->ad5_handle != MiniportAdapterHandle || AddressFamily == NULL ||
         CmCharacteristics == NULL || SizeOfCmCharacteristics < sizeof(*CmCharacteristics)) {
@@ -859,6 +864,7 @@ NDIS_STATUS NdisMRegisterMiniport(NDIS_HANDLE NdisWrapperHandle,
                                   PNDIS_MINIPORT_CHARACTERISTICS MiniportCharacteristics,
                                   UINT CharacteristicsLength)
 {
+    CN_PASSIVE("NdisMRegisterMiniport");
     struct cn_mini5 *m5 = mini5_get(NdisWrapperHandle, "NdisMRegisterMiniport");
     if (m5 == NULL || MiniportCharacteristics == NULL)
         return NDIS_STATUS_FAILURE;

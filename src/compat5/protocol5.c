@@ -163,6 +163,7 @@ VOID NdisRegisterProtocol(PNDIS_STATUS Status, PNDIS_HANDLE NdisProtocolHandle,
                           PNDIS_PROTOCOL_CHARACTERISTICS ProtocolCharacteristics,
                           UINT CharacteristicsLength)
 {
+    CN_PASSIVE("NdisRegisterProtocol");
     if (Status == NULL || NdisProtocolHandle == NULL || ProtocolCharacteristics == NULL) {
         cn_warn("NdisRegisterProtocol: Status, NdisProtocolHandle and the characteristics are "
                 "required");
@@ -272,6 +273,7 @@ VOID NdisRegisterProtocol(PNDIS_STATUS Status, PNDIS_HANDLE NdisProtocolHandle,
 
 VOID NdisDeregisterProtocol(PNDIS_STATUS Status, NDIS_HANDLE NdisProtocolHandle)
 {
+    CN_PASSIVE("NdisDeregisterProtocol");
     struct cn_proto5 *p5 = proto5_of(cn_driver_from_handle(NdisProtocolHandle, CN_DRV_PROTOCOL));
     if (p5 == NULL) {
         cn_warn("NdisDeregisterProtocol: %p is not the handle of an NDIS 5.x protocol",
@@ -319,6 +321,7 @@ VOID NdisOpenAdapter(PNDIS_STATUS Status, PNDIS_STATUS OpenErrorStatus,
                      PNDIS_STRING AdapterName, UINT OpenOptions,
                      PSTRING AddressingInformation)
 {
+    CN_PASSIVE("NdisOpenAdapter");
     UNREFERENCED_PARAMETER(OpenOptions);
     UNREFERENCED_PARAMETER(AddressingInformation);
     if (Status == NULL || OpenErrorStatus == NULL) {
@@ -374,6 +377,7 @@ VOID NdisOpenAdapter(PNDIS_STATUS Status, PNDIS_STATUS OpenErrorStatus,
 
 VOID NdisCloseAdapter(PNDIS_STATUS Status, NDIS_HANDLE NdisBindingHandle)
 {
+    CN_PASSIVE("NdisCloseAdapter");
     struct cn_bind5 *b5 = bind5_of(NdisBindingHandle);
     if (b5 == NULL) {
         cn_warn("NdisCloseAdapter: %p is not a live binding handle of an NDIS 5.x protocol",
@@ -412,10 +416,21 @@ _Static_assert(sizeof(struct cn_work) <= sizeof(((NDIS_WORK_ITEM *)0)->WrapperRe
 _Static_assert(_Alignof(struct cn_work) <= sizeof(PVOID),
                "WrapperReserved is pointer-aligned");
 
+/* WrapperReserved holds the queue link, then the name of the driver that
+ * scheduled the item: its routine runs as that driver (DbgPrint prefix,
+ * ownership of what it allocates, the verifier's attribution). */
+struct work5 {
+    struct cn_work w5_work;
+    const char *w5_driver;
+};
+_Static_assert(sizeof(struct work5) <= sizeof(((NDIS_WORK_ITEM *)0)->WrapperReserved),
+               "struct work5 fits NDIS_WORK_ITEM.WrapperReserved");
+
 static void work_item_run(struct cn_work *w)
 {
     NDIS_WORK_ITEM *wi = CONTAINING_RECORD((UCHAR *)w, NDIS_WORK_ITEM, WrapperReserved);
-    wi->Routine(wi, wi->Context);
+    const char *driver = ((struct work5 *)(void *)w)->w5_driver;
+    CN_CALL(driver, wi->Routine(wi, wi->Context));
 }
 
 NDIS_STATUS NdisScheduleWorkItem(PNDIS_WORK_ITEM WorkItem)
@@ -427,9 +442,10 @@ NDIS_STATUS NdisScheduleWorkItem(PNDIS_WORK_ITEM WorkItem)
     }
     /* The work item is the driver's; condis keeps its queue link in
      * WrapperReserved, which is NDIS' (condis') until the routine starts. */
-    struct cn_work *w = (struct cn_work *)(void *)WorkItem->WrapperReserved;
+    struct work5 *w = (struct work5 *)(void *)WorkItem->WrapperReserved;
     memset(w, 0, sizeof(*w));
-    w->w_fn = work_item_run;
-    cn_work_queue_passive(w);
+    w->w5_work.w_fn = work_item_run;
+    w->w5_driver = cn_current_driver();
+    cn_work_queue_passive(&w->w5_work);
     return NDIS_STATUS_SUCCESS;
 }

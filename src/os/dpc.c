@@ -7,6 +7,7 @@
  * so the routine itself may queue the DPC again.
  */
 #include "os_priv.h"
+#include "../verify/cn_verify.h"
 
 _Static_assert(sizeof(((KDPC *)0)->DpcData) >= sizeof(struct cn_work),
                "KDPC.DpcData holds a struct cn_work");
@@ -113,6 +114,7 @@ static void flush_marker_run(struct cn_work *w)
  * every processor has run only after all of them. */
 void KeFlushQueuedDpcs(void)
 {
+    CN_PASSIVE("KeFlushQueuedDpcs");
     if (cn_os_cpu_self() >= 0) {
         cn_warn("KeFlushQueuedDpcs called from a DPC; it must be called at PASSIVE_LEVEL");
         return;

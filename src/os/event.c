@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "os_priv.h"
+#include "../verify/cn_verify.h"
 
 #define SIGNALED 1
 #define WAITER 2
@@ -156,6 +157,7 @@ void NdisResetEvent(PNDIS_EVENT Event)
 
 BOOLEAN NdisWaitEvent(PNDIS_EVENT Event, UINT MsToWait)
 {
+    CN_PASSIVE("NdisWaitEvent");
     CN_IRQL_CHECK_PASSIVE("NdisWaitEvent");
     uint64_t deadline = MsToWait == 0 ? 0 : cn_now_ns() + (uint64_t)MsToWait * 1000000u;
     return event_wait(&Event->Event, deadline) ? TRUE : FALSE;

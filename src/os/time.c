@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "os_priv.h"
+#include "../verify/cn_verify.h"
 
 /* Seconds from 1601-01-01 to 1970-01-01. */
 #define EPOCH_DIFF_SECONDS 11644473600LL
@@ -38,6 +39,7 @@ static void sleep_ns(uint64_t ns)
 
 void NdisMSleep(ULONG MicrosecondsToSleep)
 {
+    CN_PASSIVE("NdisMSleep");
     CN_IRQL_CHECK_PASSIVE("NdisMSleep");
     sleep_ns((uint64_t)MicrosecondsToSleep * 1000u);
 }
@@ -57,6 +59,7 @@ void KeStallExecutionProcessor(ULONG MicroSeconds)
 NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                 PLARGE_INTEGER Interval)
 {
+    CN_PASSIVE("KeDelayExecutionThread");
     (void)WaitMode;
     (void)Alertable;
     CN_IRQL_CHECK_PASSIVE("KeDelayExecutionThread");

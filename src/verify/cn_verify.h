@@ -180,5 +180,10 @@ void cn_verify_after_handler(const char *driver, const char *handler, KIRQL irql
 /* IRQL-2: the caller must be below DISPATCH_LEVEL (fn is documented
  * PASSIVE_LEVEL). True when it is. */
 bool cn_verify_passive(const char *fn);
+#define CN_PASSIVE(fn)                \
+    do {                              \
+        if (CN_VERIFYING)             \
+            cn_verify_passive(fn);    \
+    } while (0)
 
 #endif /* CN_VERIFY_H */

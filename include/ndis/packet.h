@@ -333,12 +333,9 @@ typedef struct _NDIS_PACKET_8021Q_INFO {
 
 /* Drop the chain and mark the counts stale; nothing else. The buffer
  * descriptors still chained are lost to the packet: unchain every one you
- * want to keep first (PKT-1). */
-#define NdisReinitializePacket(Packet)                    \
-    do {                                                  \
-        (Packet)->Private.Head = (PNDIS_BUFFER)NULL;      \
-        (Packet)->Private.ValidCounts = FALSE;            \
-    } while (0)
+ * want to keep first (PKT-1). A macro in the WDK; a function here, so that
+ * the verifier can check it - source that calls it compiles the same. */
+VOID NdisReinitializePacket(PNDIS_PACKET Packet);
 
 /* After the driver relinked the chain by hand: find the tail again and
  * mark the counts stale. */

@@ -370,6 +370,11 @@ void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status
 
 /* Wait for an NDIS event from a host (non-driver) thread, bounded. */
 bool cn_host_wait(PNDIS_EVENT ev, unsigned ms);
+/* OWN-6 (verifier on): complete every send a miniport accepted at least
+ * min_age_ns ago and still holds, to its protocol, with
+ * NDIS_STATUS_REQUEST_ABORTED, reporting each. Returns how many. A host
+ * thread at PASSIVE_LEVEL. */
+size_t cn_send_reclaim(uint64_t min_age_ns);
 
 /* What a send on a handle that is not a live VC gets (the NTSTATUS; NDIS
  * has no NDIS_STATUS_ name for it). */

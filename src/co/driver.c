@@ -168,6 +168,50 @@ int condis_driver_load(const char *name, PDRIVER_INITIALIZE entry, struct condis
     return 0;
 }
 
+/* RES-1: what a driver left allocated when it unloaded, by pool and tag,
+ * with where it was allocated. */
+static void leak_pool(const struct cn_pool_leak *l, void *arg)
+{
+    const char *name = arg;
+    if (strcmp(l->pl_owner, name) != 0)
+        return;
+    char site[256] = "an unknown place", obj[96];
+    if (l->pl_site)
+        cn_verify_symbol(l->pl_site, site, sizeof(site));
+    ULONG t = l->pl_tag;
+    snprintf(obj, sizeof(obj), "%s with tag '%c%c%c%c'", l->pl_kind, (char)(t & 0xff),
+             (char)((t >> 8) & 0xff), (char)((t >> 16) & 0xff), (char)(t >> 24));
+    for (char *p = obj; *p; p++)
+        if (*p < 32 || *p > 126)
+            *p = '.';
+    if (l->pl_outstanding)
+        cn_violation(CN_RES1, name, "unload", obj, NULL,
+                     "%zu descriptor(s) not returned%s; the pool was allocated at %s",
+                     l->pl_outstanding, l->pl_pool_open ? " and the pool not freed" : "", site);
+    else
+        cn_violation(CN_RES1, name, "unload", obj, NULL,
+                     "the pool was not freed; it was allocated at %s", site);
+}
+
+static void leak_memory(const struct cn_mem_leak *l, void *arg)
+{
+    const char *name = arg;
+    if (strcmp(l->ml_owner, name) != 0)
+        return;
+    char site[256] = "an unknown place", obj[64];
+    if (l->ml_site)
+        cn_verify_symbol(l->ml_site, site, sizeof(site));
+    ULONG t = l->ml_tag;
+    snprintf(obj, sizeof(obj), "memory with tag '%c%c%c%c'", (char)(t & 0xff),
+             (char)((t >> 8) & 0xff), (char)((t >> 16) & 0xff), (char)(t >> 24));
+    for (char *p = obj; *p; p++)
+        if (*p < 32 || *p > 126)
+            *p = '.';
+    cn_violation(CN_RES1, name, "unload", obj, NULL,
+                 "%zu block(s), %zu bytes, not freed; one was allocated at %s", l->ml_blocks,
+                 l->ml_bytes, site);
+}
+
 int condis_driver_unload(struct condis_driver *im)
 {
     if (im == NULL || !im->im_loaded)
@@ -228,6 +272,10 @@ int condis_driver_unload(struct condis_driver *im)
         rc = -EBUSY;
     }
     im->im_loaded = false;
+    if (CN_VERIFYING) {
+        cn_mem_leaks(leak_pool, im->im_name);
+        cn_memory_leaks(leak_memory, im->im_name);
+    }
     return rc;
 }
 

@@ -33,6 +33,8 @@
  * and a few stores into the NBL's trailer. No malloc, no global lock, and
  * nothing that grows with the number of VCs.
  */
+#include <stdlib.h>
+
 #include "cn_co.h"
 
 static inline ULONG irql_flag(ULONG flags, ULONG dispatch_flag)
@@ -117,7 +119,8 @@ static __attribute__((noinline, cold)) void verify_complete(struct cn_vc *vc, PN
                      nbl_vc_text(nbl, vc, obj, sizeof(obj)), s,
                      "the NBL's NET_BUFFER list is not the one it was sent with (NET_BUFFERs "
                      "added, removed or reordered)");
-    else if (sum.desc != s->vs_sum_desc || sum.data != s->vs_sum_data)
+    else if (!(c->flags & CN_NBLF_WRAPPER) &&
+             (sum.desc != s->vs_sum_desc || sum.data != s->vs_sum_data))
         cn_violation(CN_OWN1, s->vs_submitter, "NdisMCoSendNetBufferListsComplete",
                      nbl_vc_text(nbl, vc, obj, sizeof(obj)), s,
                      "the NBL's %s changed while it was in flight (between "
@@ -480,4 +483,81 @@ VOID NdisMCoSendNetBufferListsComplete(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIS
         flags &= ~(ULONG)NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL;
     }
     complete_chain(NetBufferLists, flags, NdisVcHandle, false);
+}
+
+/* ---- OWN-6: sends a miniport never completed ------------------------------------- */
+
+struct reclaim {
+    uint64_t r_now, r_min_age;
+    struct cn_nbl **r_v;
+    size_t r_n, r_cap;
+};
+
+/* One descriptor of an NBL pool: claim it if the miniport accepted it long
+ * enough ago and still has it. Pool lock held: only collect here. */
+static void reclaim_one(struct cn_pool *p, void *elem, void *arg)
+{
+    (void)p;
+    struct reclaim *r = arg;
+    struct cn_nbl *c = elem;
+    if (c->cookie != CN_NBL_COOKIE ||
+        atomic_load_explicit(&c->state, memory_order_acquire) != CN_NBL_SENDING)
+        return;
+    struct cn_vshadow *s = cn_vshadow_peek(&c->vshadow);
+    if (s == NULL)
+        return;
+    /* Only what reached the miniport: an NBL still queued for submission
+     * is condis' to send, not the miniport's to complete. */
+    struct cn_vevent ev[CN_VHIST];
+    unsigned n = cn_vhist_copy(s, ev);
+    if (n == 0 || ev[n - 1].ve_kind != CN_EV_ACCEPT || r->r_now - ev[n - 1].ve_t < r->r_min_age)
+        return;
+    if (r->r_n == r->r_cap) {
+        size_t cap = r->r_cap ? r->r_cap * 2 : 64;
+        struct cn_nbl **v = realloc(r->r_v, cap * sizeof(*v));
+        if (v == NULL)
+            return;
+        r->r_v = v;
+        r->r_cap = cap;
+    }
+    uint32_t sending = CN_NBL_SENDING;
+    if (atomic_compare_exchange_strong(&c->state, &sending, CN_NBL_IDLE))
+        r->r_v[r->r_n++] = c;
+}
+
+static void reclaim_pool(struct cn_pool *p, void *arg)
+{
+    cn_pool_each(p, reclaim_one, arg);
+}
+
+size_t cn_send_reclaim(uint64_t min_age_ns)
+{
+    if (!CN_VERIFYING)
+        return 0;
+    struct reclaim r = { .r_now = cn_now_ns(), .r_min_age = min_age_ns };
+    cn_mem_each_pool(CN_POOL_NBL, reclaim_pool, &r);
+    for (size_t i = 0; i < r.r_n; i++) {
+        struct cn_nbl *c = r.r_v[i];
+        struct cn_vc *vc = c->vc;
+        PNET_BUFFER_LIST nbl = &c->nbl;
+        struct cn_vshadow *s = cn_vshadow_peek(&c->vshadow);
+        struct cn_vevent ev[CN_VHIST];
+        unsigned n = cn_vhist_copy(s, ev);
+        double age = n ? (double)(r.r_now - ev[n - 1].ve_t) / 1e9 : 0.0;
+        char obj[320];
+        cn_violation(CN_OWN6, vc->vc_mp_name, "(condis waiting for the miniport)",
+                     nbl_vc_text(nbl, vc, obj, sizeof(obj)), s,
+                     "accepted an NBL %.3f s ago and never completed it; condis completes it "
+                     "to the protocol with NDIS_STATUS_REQUEST_ABORTED so that the run can end",
+                     age);
+        cn_vhist_add(s, CN_EV_RECLAIM, "condis");
+        /* The miniport may still hold it in its own queue through the
+         * link; the protocol owns it from here on. */
+        NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+        NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_REQUEST_ABORTED;
+        cn_stats_count_status(vc->vc_rec, NDIS_STATUS_REQUEST_ABORTED, 1);
+        complete_run(vc, nbl, 1, 0, irql_flag(0, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL), true);
+    }
+    free(r.r_v);
+    return r.r_n;
 }

@@ -97,7 +97,7 @@ VOID NdisFreeBufferPool(NDIS_HANDLE PoolHandle)
 
 /* A descriptor for len bytes at va from bp, or NULL when the pool is
  * exhausted. Owner on return: the caller. */
-static PNDIS_BUFFER buffer_get(struct cn_buffer_pool *bp, void *va, UINT len)
+static PNDIS_BUFFER buffer_get(struct cn_buffer_pool *bp, void *va, UINT len, void *site)
 {
     if (bp->bp_count == 0)
         return NULL;
@@ -108,6 +108,7 @@ static PNDIS_BUFFER buffer_get(struct cn_buffer_pool *bp, void *va, UINT len)
     h->md_buf = NULL;
     h->md_saved_head = NULL;
     h->md_saved_offset = 0;
+    h->md_site = site;
     PMDL m = &h->md_mdl;
     MmInitializeMdl(m, va, len);
     m->Size = (CSHORT)sizeof(MDL); /* no PFN array behind condis' MDLs */
@@ -138,7 +139,7 @@ VOID NdisAllocateBuffer(PNDIS_STATUS Status, PNDIS_BUFFER *Buffer, NDIS_HANDLE P
         *Status = NDIS_STATUS_FAILURE;
         return;
     }
-    *Buffer = buffer_get(bp, VirtualAddress, Length);
+    *Buffer = buffer_get(bp, VirtualAddress, Length, __builtin_return_address(0));
     *Status = *Buffer != NULL ? NDIS_STATUS_SUCCESS : NDIS_STATUS_RESOURCES;
 }
 
@@ -175,7 +176,7 @@ VOID NdisCopyBuffer(PNDIS_STATUS Status, PNDIS_BUFFER *Buffer, NDIS_HANDLE PoolH
         return;
     }
     char *va = (char *)MmGetSystemAddressForMdlSafe(src, NormalPagePriority) + Offset;
-    PNDIS_BUFFER b = buffer_get(bp, va, Length);
+    PNDIS_BUFFER b = buffer_get(bp, va, Length, __builtin_return_address(0));
     if (b == NULL) {
         *Status = NDIS_STATUS_RESOURCES;
         return;

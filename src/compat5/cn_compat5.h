@@ -51,6 +51,7 @@ struct cn_packet {
     _Atomic uint32_t state;         /* enum cn_packet_state */
     uint32_t pad;
     void *co5_private;              /* the 5.x send path's (its NBL, ...) */
+    void *_Atomic vshadow;          /* the verifier's struct cn_vshadow, once it looked */
     NDIS_PACKET packet;             /* what drivers see; last: ProtocolReserved runs on */
 };
 
@@ -93,5 +94,30 @@ const char *cn_packet_owner(PNDIS_PACKET Packet);
 /* The pool of a handle, or NULL with a warning naming fn. */
 struct cn_packet_pool *cn_packet_pool_get(NDIS_HANDLE h, const char *fn);
 struct cn_buffer_pool *cn_buffer_pool_get(NDIS_HANDLE h, const char *fn);
+
+/* ---- the verifier's view of packets (verify5.c; gate open only) --------- */
+
+/* "packet 0x... of pool (owner)" for a finding. */
+const char *cn_packet_text(PNDIS_PACKET P, char *buf, size_t len);
+/* PKT-2: P is not a live packet by its header (cn_packet_check failed).
+ * If it is an allocated condis packet whose NDIS_PACKET was zeroed or
+ * overwritten, report it, repair the header condis needs (Private.Pool,
+ * the OOB offset; the chain is lost) and return it; else NULL. */
+struct cn_packet *cn_packet_recover(PNDIS_PACKET P, const char *call);
+/* The shadow of a packet, created. */
+struct cn_vshadow *cn_packet_shadow(struct cn_packet *cp);
+/* NdisCoSendPackets is taking P (state already SENDING): snapshot for
+ * OWN-1/PKT-4, the in-flight status, the media block held. */
+void cn_verify_send5(PNDIS_PACKET P, struct cn_packet *cp, const char *client);
+/* P is going back to its protocol: OWN-1/PKT-4 against the snapshot, the
+ * media block released (and freed if the protocol freed it meanwhile). */
+void cn_verify_complete5(PNDIS_PACKET P, struct cn_packet *cp, const char *call);
+/* After the protocol's CoSendCompleteHandler returned: a packet it kept
+ * must still have its header (PKT-2, caught where it happens). */
+void cn_verify_after_complete5(PNDIS_PACKET P, struct cn_packet *cp, const char *client);
+/* OWN-4 for packets condis gives a 5.x miniport: the miniport's fields at
+ * completion, checked when the packet is handed out again. */
+void cn_verify_mp5_completed(PNDIS_PACKET P, struct cn_packet *cp, const char *miniport);
+void cn_verify_mp5_reused(PNDIS_PACKET P, struct cn_packet *cp);
 
 #endif /* CN_COMPAT5_H */

@@ -753,16 +753,40 @@ static VOID co_send_shim(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_LIST NetBuff
 
 VOID NdisMCoSendComplete(NDIS_STATUS Status, NDIS_HANDLE NdisVcHandle, PNDIS_PACKET Packet)
 {
-    UNREFERENCED_PARAMETER(NdisVcHandle);
     struct cn_packet *cp = cn_packet_check(Packet);
     PNET_BUFFER_LIST nbl = cp ? cp->co5_private : NULL;
     if (nbl == NULL) {
-        cn_warn("%s: NdisMCoSendComplete with %p, which is not a packet condis sent to it",
-                cn_current_driver(), (void *)Packet);
+        char obj[160];
+        snprintf(obj, sizeof(obj), "packet %p", (void *)Packet);
+        cn_violation(CN_OWN5, NULL, "NdisMCoSendComplete", obj, NULL,
+                     "completed a packet that is not in flight to it (completed already, or "
+                     "never sent); condis ignores the completion");
         return;
+    }
+    if (NdisVcHandle != nbl->MiniportReserved[1]) {
+        char obj[160];
+        snprintf(obj, sizeof(obj), "packet %p", (void *)Packet);
+        cn_violation(CN_OWN5, NULL, "NdisMCoSendComplete", obj,
+                     CN_VERIFYING ? cn_packet_shadow(cp) : NULL,
+                     "completed a packet with NdisVcHandle %p, but it was sent on %p; condis "
+                     "returns it to the VC it was sent on",
+                     NdisVcHandle, nbl->MiniportReserved[1]);
+    }
+    if (Status == NDIS_STATUS_PENDING || Status == NDIS_STATUS_RESOURCES) {
+        char obj[160];
+        snprintf(obj, sizeof(obj), "packet %p", (void *)Packet);
+        cn_violation(CN_PKT3, NULL, "NdisMCoSendComplete", obj,
+                     CN_VERIFYING ? cn_packet_shadow(cp) : NULL,
+                     "completed a packet with %s, which is not a final status; condis reports "
+                     "NDIS_STATUS_FAILURE",
+                     Status == NDIS_STATUS_PENDING ? "NDIS_STATUS_PENDING"
+                                                   : "NDIS_STATUS_RESOURCES");
+        Status = NDIS_STATUS_FAILURE;
     }
     if (Status != NDIS_STATUS_SUCCESS)
         send_fail(nbl, Status);
+    if (CN_VERIFYING)
+        cn_verify_mp5_completed(Packet, cp, cn_current_driver());
     packet_free(Packet);
     send_nbl_release(nbl, 1);
 }

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cn_compat5.h"
@@ -133,16 +134,37 @@ VOID NdisAllocatePacketPool(PNDIS_STATUS Status, PNDIS_HANDLE PoolHandle,
     NdisAllocatePacketPoolEx(Status, PoolHandle, NumberOfDescriptors, 0, ProtocolReservedLength);
 }
 
+/* A packet in flight in a pool being freed (OWN-3), counted. */
+static void pool_inflight(struct cn_pool *p, void *elem, void *arg)
+{
+    (void)p;
+    struct cn_packet *c = elem;
+    if (c->cookie == CN_PACKET_COOKIE &&
+        atomic_load_explicit(&c->state, memory_order_relaxed) == CN_PKT_SENDING)
+        ++*(size_t *)arg;
+}
+
 VOID NdisFreePacketPool(NDIS_HANDLE PoolHandle)
 {
     struct cn_packet_pool *pp = cn_packet_pool_get(PoolHandle, "NdisFreePacketPool");
     if (pp == NULL)
         return;
     size_t out = atomic_load_explicit(&pp->pp_pool.p_out, memory_order_acquire);
-    if (cn_pool_destroy(&pp->pp_pool, false) == -EBUSY)
-        cn_warn("NdisFreePacketPool (%s): RES-2: %zu packet(s) of pool %p are still out; "
-                "free them with NdisFreePacket first. The pool was not freed.",
-                pp->pp_pool.p_owner, out ? out : (size_t)1, PoolHandle);
+    if (out == 0 && cn_pool_destroy(&pp->pp_pool, false) == 0)
+        return;
+    size_t inflight = 0;
+    if (CN_VERIFYING)
+        cn_pool_each(&pp->pp_pool, pool_inflight, &inflight);
+    char obj[96];
+    snprintf(obj, sizeof(obj), "packet pool %p (%s)", PoolHandle, pp->pp_pool.p_owner);
+    if (inflight)
+        cn_violation(CN_OWN3, pp->pp_pool.p_owner, "NdisFreePacketPool", obj, NULL,
+                     "freed a packet pool while %zu of its packets are in flight; the pool was "
+                     "not freed", inflight);
+    else
+        cn_violation(CN_RES2, pp->pp_pool.p_owner, "NdisFreePacketPool", obj, NULL,
+                     "freed a packet pool with %zu packet(s) still allocated; free them with "
+                     "NdisFreePacket first. The pool was not freed", out ? out : (size_t)1);
 }
 
 UINT NdisPacketPoolUsage(NDIS_HANDLE PoolHandle)
@@ -188,7 +210,7 @@ NDIS_HANDLE NdisGetPoolFromPacket(PNDIS_PACKET Packet)
 
 /* Owner on return: the caller, with an empty chain. */
 static void packet_alloc(PNDIS_STATUS Status, PNDIS_PACKET *Packet, NDIS_HANDLE PoolHandle,
-                         const char *fn, bool dpr)
+                         const char *fn, bool dpr, void *site)
 {
     if (Status == NULL || Packet == NULL) {
         cn_warn("%s: Status or Packet is NULL; nothing allocated", fn);
@@ -216,6 +238,8 @@ static void packet_alloc(PNDIS_STATUS Status, PNDIS_PACKET *Packet, NDIS_HANDLE 
         *Status = NDIS_STATUS_RESOURCES; /* every descriptor, overflow included, is out */
         return;
     }
+    if (CN_VERIFYING)
+        cn_verify_mp5_reused(&c->packet, c); /* before the zeroing below */
     /* The whole public part, OOB block and per-packet information included,
      * is handed out zeroed. */
     memset(&c->packet, 0, pp->pp_size);
@@ -229,24 +253,31 @@ static void packet_alloc(PNDIS_STATUS Status, PNDIS_PACKET *Packet, NDIS_HANDLE 
     c->co5_private = NULL;
     atomic_store_explicit(&c->state, CN_PKT_IDLE, memory_order_relaxed);
     __atomic_store_n(&c->cookie, CN_PACKET_COOKIE, __ATOMIC_RELEASE);
+    if (CN_VERIFYING) {
+        struct cn_vshadow *s = cn_packet_shadow(c);
+        if (s != NULL) {
+            s->vs_site = site;
+            cn_vhist_add(s, CN_EV_ALLOC, cn_current_driver());
+        }
+    }
     *Packet = p;
     *Status = NDIS_STATUS_SUCCESS;
 }
 
 VOID NdisAllocatePacket(PNDIS_STATUS Status, PNDIS_PACKET *Packet, NDIS_HANDLE PoolHandle)
 {
-    packet_alloc(Status, Packet, PoolHandle, "NdisAllocatePacket", false);
+    packet_alloc(Status, Packet, PoolHandle, "NdisAllocatePacket", false, __builtin_return_address(0));
 }
 
 VOID NdisDprAllocatePacket(PNDIS_STATUS Status, PNDIS_PACKET *Packet, NDIS_HANDLE PoolHandle)
 {
-    packet_alloc(Status, Packet, PoolHandle, "NdisDprAllocatePacket", true);
+    packet_alloc(Status, Packet, PoolHandle, "NdisDprAllocatePacket", true, __builtin_return_address(0));
 }
 
 VOID NdisDprAllocatePacketNonInterlocked(PNDIS_STATUS Status, PNDIS_PACKET *Packet,
                                          NDIS_HANDLE PoolHandle)
 {
-    packet_alloc(Status, Packet, PoolHandle, "NdisDprAllocatePacketNonInterlocked", true);
+    packet_alloc(Status, Packet, PoolHandle, "NdisDprAllocatePacketNonInterlocked", true, __builtin_return_address(0));
 }
 
 /* Owner on entry: the caller; on return the pool, unless refused. */
@@ -257,6 +288,8 @@ static void packet_free(PNDIS_PACKET Packet, const char *fn, bool dpr)
         return;
     }
     struct cn_packet_pool *pp = cn_handle_get(Packet->Private.Pool, CN_H_PACKET_POOL);
+    if (pp == NULL && CN_VERIFYING && cn_packet_recover(Packet, fn) != NULL)
+        pp = cn_handle_get(Packet->Private.Pool, CN_H_PACKET_POOL);
     if (pp == NULL) {
         cn_warn("%s: packet %p does not come from a live packet pool (never allocated by "
                 "NdisAllocatePacket, its pool was freed, or its Private header was "
@@ -288,6 +321,16 @@ static void packet_free(PNDIS_PACKET Packet, const char *fn, bool dpr)
         return;
     }
     uint32_t st = atomic_load_explicit(&c->state, memory_order_acquire);
+    if (st == CN_PKT_SENDING) {
+        char obj[160];
+        cn_packet_text(Packet, obj, sizeof(obj));
+        cn_violation(CN_OWN3, NULL, fn, obj, CN_VERIFYING ? cn_packet_shadow(c) : NULL,
+                     "freed a packet that is in flight (sent, not yet completed); condis did "
+                     "not free it");
+        if (CN_VERIFYING)
+            cn_verify_acted_early(cn_packet_shadow(c), fn, obj);
+        return;
+    }
     if (st != CN_PKT_IDLE) {
         cn_warn("%s (%s): OWN-3: packet %p is in flight (%s); it is not yours to free "
                 "until it comes back through %s. Ignored.",
@@ -305,6 +348,8 @@ static void packet_free(PNDIS_PACKET Packet, const char *fn, bool dpr)
     }
     /* Private.Pool is left as it is, so that a later free of the same
      * pointer is recognised as a double free. */
+    if (CN_VERIFYING)
+        cn_vhist_add(cn_packet_shadow(c), CN_EV_FREE, cn_current_driver());
     c->co5_private = NULL;
     cn_pool_put(&pp->pp_pool, c);
 }
@@ -325,6 +370,50 @@ VOID NdisDprFreePacketNonInterlocked(PNDIS_PACKET Packet)
 }
 
 /* ---- chains -------------------------------------------------------------------------- */
+
+/* The WDK's macro, as a function so that the verifier sees it: drop the
+ * chain and mark the counts stale, nothing else. Owner: the caller, which
+ * must own the packet (OWN-3) and should have unchained what it keeps
+ * (PKT-1). */
+VOID NdisReinitializePacket(PNDIS_PACKET Packet)
+{
+    if (Packet == NULL) {
+        cn_warn("NdisReinitializePacket: Packet is NULL; ignored");
+        return;
+    }
+    if (CN_VERIFYING) {
+        static const char fn[] = "NdisReinitializePacket";
+        struct cn_packet *c = cn_packet_check(Packet);
+        if (c == NULL)
+            c = cn_packet_recover(Packet, fn);
+        if (c != NULL) {
+            struct cn_vshadow *s = cn_packet_shadow(c);
+            char obj[160];
+            cn_packet_text(Packet, obj, sizeof(obj));
+            if (atomic_load_explicit(&c->state, memory_order_acquire) == CN_PKT_SENDING) {
+                cn_violation(CN_OWN3, NULL, fn, obj, s,
+                             "reinitialized a packet that is in flight; condis did not do it");
+                cn_verify_acted_early(s, fn, obj);
+                return;
+            }
+            if (Packet->Private.Head != NULL) {
+                unsigned n = 0;
+                char first[256] = "an unknown place";
+                for (PNDIS_BUFFER b = Packet->Private.Head; b && n < 65536; b = b->Next, n++)
+                    if (n == 0 && cn_mdl_hdr(b)->md_cookie == CN_MDL_COOKIE &&
+                        cn_mdl_hdr(b)->md_site != NULL)
+                        cn_verify_symbol(cn_mdl_hdr(b)->md_site, first, sizeof(first));
+                cn_violation(CN_PKT1, NULL, fn, obj, s,
+                             "reinitialized a packet with %u buffer descriptor(s) still chained: "
+                             "they are lost to the packet (the first was allocated at %s)",
+                             n, first);
+            }
+            cn_vhist_add(s, CN_EV_REINIT, cn_current_driver());
+        }
+    }
+    Packet->Private.Head = NULL;
+    Packet->Private.ValidCounts = FALSE;
+}
 
 /* Owner: the caller owns the packet and gets the descriptor back. */
 VOID NdisUnchainBufferAtFront(PNDIS_PACKET Packet, PNDIS_BUFFER *Buffer)

@@ -26,6 +26,7 @@
  */
 #include "cn_proto5.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* While the receive handler runs, a packet's return count carries this
@@ -52,10 +53,17 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
     struct cn_bind5 *b5 = vc ? vc->vc_binding_context : NULL;
     if (vc == NULL || vc->vc_send_complete != cn_send5_complete || b5 == NULL) {
         /* Nobody to complete them to: the packets stay with the caller,
-         * each marked, as co does with NBLs (VC-4). */
-        CN_WARN_ONCE("%s: NdisCoSendPackets on %p, which is not a live VC of an NDIS 5.x "
-                     "client; the packets stay with the caller (VC-4)", cn_current_driver(),
-                     NdisVcHandle);
+         * each marked, as co does with NBLs. */
+        if (vc == NULL && cn_handle_was(NdisVcHandle, CN_H_VC)) {
+            char obj[64];
+            snprintf(obj, sizeof(obj), "VC handle %p", NdisVcHandle);
+            cn_violation(CN_VC4, NULL, "NdisCoSendPackets", obj, NULL,
+                         "sent on a VC that has been deleted; the packets stay with the caller");
+        } else {
+            cn_warn("%s: NdisCoSendPackets on %p, which is not a live VC of an NDIS 5.x "
+                    "client; the packets stay with the caller", cn_current_driver(),
+                    NdisVcHandle);
+        }
         for (UINT i = 0; i < NumberOfPackets; i++)
             if (cn_packet_check(PacketArray[i]))
                 NDIS_SET_PACKET_STATUS(PacketArray[i], CN_STATUS_INVALID_HANDLE);
@@ -67,20 +75,33 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
     for (UINT i = 0; i < NumberOfPackets; i++) {
         PNDIS_PACKET P = PacketArray[i];
         struct cn_packet *cp = cn_packet_check(P);
+        if (cp == NULL && CN_VERIFYING)
+            cp = cn_packet_recover(P, "NdisCoSendPackets");
         if (cp == NULL) {
-            CN_WARN_ONCE("%s: NdisCoSendPackets with a packet that is not an allocated packet "
-                         "of a packet pool (PKT-2); completed with NDIS_STATUS_INVALID_PARAMETER",
-                         p5->p5_name);
+            char obj[160];
+            cn_violation(CN_PKT2, p5->p5_name, "NdisCoSendPackets",
+                         cn_packet_text(P, obj, sizeof(obj)), NULL,
+                         "sent a packet that is not an allocated packet of a packet pool, or "
+                         "whose header was overwritten; completed with "
+                         "NDIS_STATUS_INVALID_PARAMETER");
             complete5(p5, vc_ctx, P, NDIS_STATUS_INVALID_PARAMETER);
             continue;
         }
         uint32_t idle = CN_PKT_IDLE;
         if (!atomic_compare_exchange_strong(&cp->state, &idle, CN_PKT_SENDING)) {
-            CN_WARN_ONCE("%s: NdisCoSendPackets with a packet that is already in flight "
-                         "(OWN-3); condis ignores it", p5->p5_name);
+            char obj[160];
+            cn_packet_text(P, obj, sizeof(obj));
+            cn_violation(CN_OWN3, p5->p5_name, "NdisCoSendPackets", obj,
+                         CN_VERIFYING ? cn_packet_shadow(cp) : NULL,
+                         "sent a packet again while it is still in flight; condis ignores the "
+                         "second send");
+            if (CN_VERIFYING)
+                cn_verify_acted_early(cn_packet_shadow(cp), "NdisCoSendPackets", obj);
             continue;
         }
-        NDIS_SET_PACKET_STATUS(P, NDIS_STATUS_PENDING);
+        NDIS_SET_PACKET_STATUS(P, CN_VERIFYING ? CN_VERIFY_POISON : NDIS_STATUS_PENDING);
+        if (CN_VERIFYING)
+            cn_verify_send5(P, cp, p5->p5_name);
         UINT len = 0;
         NdisQueryPacket(P, NULL, NULL, NULL, &len);
         PNET_BUFFER_LIST nbl = NdisAllocateNetBufferAndNetBufferList(
@@ -88,9 +109,12 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
         if (nbl == NULL) {
             NDIS_SET_PACKET_STATUS(P, NDIS_STATUS_RESOURCES);
             atomic_store(&cp->state, CN_PKT_IDLE);
+            if (CN_VERIFYING)
+                cn_verify_complete5(P, cp, "NdisCoSendPackets");
             complete5(p5, vc_ctx, P, NDIS_STATUS_RESOURCES);
             continue;
         }
+        cn_nbl(nbl)->flags |= CN_NBLF_WRAPPER;
         nbl->ProtocolReserved[0] = P;
         nbl->ProtocolReserved[1] = p5;
         nbl->SourceHandle = NdisVcHandle;
@@ -120,9 +144,13 @@ VOID cn_send5_complete(NDIS_HANDLE ProtocolVcContext, PNET_BUFFER_LIST NetBuffer
         NdisFreeNetBufferList(nbl);
         struct cn_packet *cp = cn_packet_of(P);
         cp->co5_private = NULL;
+        if (CN_VERIFYING)
+            cn_verify_complete5(P, cp, "NdisMCoSendComplete");
         NDIS_SET_PACKET_STATUS(P, st);
         atomic_store(&cp->state, CN_PKT_IDLE);
         complete5(p5, ProtocolVcContext, P, st);
+        if (CN_VERIFYING)
+            cn_verify_after_complete5(P, cp, p5->p5_name);
     }
 }
 

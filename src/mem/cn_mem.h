@@ -65,6 +65,8 @@ struct cn_nbl {
 
 #define CN_NBLF_CLONE_ORIG_MDLS 0x4 /* clone made with NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS */
 #define CN_NBLF_CTX_WARNED 0x8  /* a context-size warning was given for it */
+#define CN_NBLF_WRAPPER 0x10    /* compat5's NBL around a 5.x packet: the packet's
+                                   own checks stand for OWN-1 */
 
 struct cn_nb {
     NET_BUFFER nb;
@@ -310,6 +312,7 @@ struct cn_mdl {
     ULONG md_saved_offset;          /* DataOffset then */
     ULONG md_pad;
     struct cn_pool *md_pool;        /* CN_MDL_BUFFER: its buffer pool */
+    void *md_site;                  /* CN_MDL_BUFFER, verifier on: where it was allocated */
     MDL md_mdl;
 };
 

@@ -137,6 +137,7 @@ struct cn_mem_leak {
     const char *ml_owner; /* driver name, or "?" */
     size_t ml_bytes;
     size_t ml_blocks;
+    void *ml_site;        /* where one of the blocks was allocated */
 };
 /* Call fn for each (owner, tag) with blocks still allocated; returns the
  * number of such groups. */

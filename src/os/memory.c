@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "os_priv.h"
+#include "../verify/cn_verify.h"
 
 #define STRIPES 64
 #define MEM_ALIGN 16
@@ -120,7 +121,7 @@ static void *mem_alloc(size_t len, ULONG tag, const char *owner, void *site)
 /* Unlinks the block whose caller pointer is p; NULL if condis did not give
  * it out (or it was freed already). p itself is never dereferenced unless
  * it is found. */
-static struct cn_mem_hdr *mem_unlink(void *p)
+static struct cn_mem_hdr *mem_lookup(void *p, bool unlink)
 {
     if ((uintptr_t)p < HDR_SIZE)
         return NULL;
@@ -134,8 +135,10 @@ static struct cn_mem_hdr *mem_unlink(void *p)
         for (; *link != NULL; link = &(*link)->mh_next) {
             if (*link == want) {
                 found = want;
-                *link = want->mh_next;
-                s->s_count--;
+                if (unlink) {
+                    *link = want->mh_next;
+                    s->s_count--;
+                }
                 break;
             }
         }
@@ -150,7 +153,14 @@ static void mem_free(void *p, const char *fn, bool check_tag, ULONG tag)
         cn_warn("%s(NULL) ignored", fn);
         return;
     }
-    struct cn_mem_hdr *h = mem_unlink(p);
+    if (CN_VERIFYING) {
+        /* PKT-4: a block a packet in flight still points at is freed when
+         * that packet completes, not now. */
+        struct cn_mem_hdr *held = mem_lookup(p, false);
+        if (held != NULL && cn_verify_free_held(p, held->mh_len, fn))
+            return;
+    }
+    struct cn_mem_hdr *h = mem_lookup(p, true);
     if (h == NULL) {
         cn_warn("%s(%p): not a block condis allocated, or already freed; ignored", fn, p);
         return;
@@ -208,7 +218,8 @@ size_t cn_memory_leaks(void (*fn)(const struct cn_mem_leak *l, void *arg), void 
                         groups = ng;
                         cap = ncap;
                     }
-                    groups[g] = (struct cn_mem_leak){ h->mh_tag, h->mh_owner, 0, 0 };
+                    groups[g] = (struct cn_mem_leak){ h->mh_tag, h->mh_owner, 0, 0,
+                                                      h->mh_site };
                     ngroups++;
                 }
                 groups[g].ml_bytes += h->mh_len;

@@ -165,6 +165,16 @@ const char *cn_verify_nb_layout(PNET_BUFFER nb);
  * leads to. Reported as OWN-2 when the history shows exactly that. */
 void cn_verify_acted_early(struct cn_vshadow *s, const char *call, const char *object);
 
+/* PKT-4: memory a packet in flight points at (its media-specific
+ * information). hold: one more packet points at [ptr, ptr+len); release:
+ * one fewer, true when the block was freed meanwhile and must be freed
+ * now; free_held: a free of [block, block+len) - true (reported, and the
+ * free deferred) when a packet in flight points into it. */
+void cn_verify_hold(const void *ptr, size_t len, const char *object);
+bool cn_verify_release(const void *ptr);
+bool cn_verify_free_held(const void *block, size_t len, const char *fn);
+void cn_verify_held_fini(void);
+
 /* ---- backtraces ------------------------------------------------------------ */
 /* The caller's stack as text, one frame per line, condis' own frames left
  * out; malloc'd (free()), NULL when none can be had. */

@@ -197,6 +197,7 @@ void cn_verify_fini(void)
 {
     condis_verify_clear();
     cn_vshadow_fini();
+    cn_verify_held_fini();
     cn_verify_mode = 0;
 }
 

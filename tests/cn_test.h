@@ -20,8 +20,13 @@
 int cn_test_setup(void **state);
 /* Start it with NdisOpenAdapterEx/NdisCloseAdapterEx pending. */
 int cn_test_setup_pend(void **state);
+/* Start it with the verifier on (condis/verify.h). */
+int cn_test_setup_verify(void **state);
+/* Fail the test unless the verifier found rule ("OWN-1") at least n times. */
+void cn_test_expect_violation(const char *rule, size_t at_least);
 /* End the run in order and fail the test unless everything came back:
- * condis_fini must return 0 (nothing leaked, nothing outstanding). */
+ * condis_fini must return 0 (nothing leaked, nothing outstanding), and the
+ * verifier (when on) found nothing the test did not clear. */
 int cn_test_teardown(void **state);
 /* Fail the test unless nothing is outstanding right now. */
 void cn_test_assert_clean(void);

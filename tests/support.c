@@ -2,6 +2,8 @@
  * support.c - setup and teardown shared by the tests.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cn_test.h"
 
@@ -25,6 +27,22 @@ int cn_test_setup_pend(void **state)
     return condis_init(&o);
 }
 
+int cn_test_setup_verify(void **state)
+{
+    (void)state;
+    struct condis_options o = { .verify = CONDIS_VERIFY_ON };
+    return condis_init(&o);
+}
+
+void cn_test_expect_violation(const char *rule, size_t at_least)
+{
+    size_t n = condis_verify_count(rule);
+    if (n < at_least) {
+        condis_verify_report_text(stderr);
+        fail_msg("expected at least %zu %s finding(s), got %zu", at_least, rule, n);
+    }
+}
+
 void cn_test_assert_clean(void)
 {
     condis_flush();
@@ -37,6 +55,16 @@ void cn_test_assert_clean(void)
 int cn_test_teardown(void **state)
 {
     (void)state;
+    /* A test that provokes findings on purpose clears them when it has
+     * checked them; any other finding is a failure. */
+    condis_stop();
+    size_t found = condis_verify_count(NULL);
+    if (found != 0) {
+        condis_verify_report_text(stderr);
+        fprintf(stderr, "the verifier found %zu violation(s) the test did not expect\n", found);
+        condis_fini();
+        return -1;
+    }
     int rc = condis_fini();
     if (rc != 0) {
         fprintf(stderr, "condis_fini returned %d: the run did not end clean\n", rc);

@@ -168,6 +168,16 @@ int condis_driver_load(const char *name, PDRIVER_INITIALIZE entry, struct condis
     return 0;
 }
 
+/* A pool tag as four printable characters. */
+static void tag_text(ULONG t, char out[5])
+{
+    for (int i = 0; i < 4; i++) {
+        char c = (char)((t >> (8 * i)) & 0xff);
+        out[i] = c >= 32 && c < 127 ? c : '.';
+    }
+    out[4] = '\0';
+}
+
 /* RES-1: what a driver left allocated when it unloaded, by pool and tag,
  * with where it was allocated. */
 static void leak_pool(const struct cn_pool_leak *l, void *arg)
@@ -179,11 +189,9 @@ static void leak_pool(const struct cn_pool_leak *l, void *arg)
     if (l->pl_site)
         cn_verify_symbol(l->pl_site, site, sizeof(site));
     ULONG t = l->pl_tag;
-    snprintf(obj, sizeof(obj), "%s with tag '%c%c%c%c'", l->pl_kind, (char)(t & 0xff),
-             (char)((t >> 8) & 0xff), (char)((t >> 16) & 0xff), (char)(t >> 24));
-    for (char *p = obj; *p; p++)
-        if (*p < 32 || *p > 126)
-            *p = '.';
+    char tag[5];
+    tag_text(t, tag);
+    snprintf(obj, sizeof(obj), "%s with tag '%s'", l->pl_kind, tag);
     if (l->pl_outstanding)
         cn_violation(CN_RES1, name, "unload", obj, NULL,
                      "%zu descriptor(s) not returned%s; the pool was allocated at %s",
@@ -202,11 +210,9 @@ static void leak_memory(const struct cn_mem_leak *l, void *arg)
     if (l->ml_site)
         cn_verify_symbol(l->ml_site, site, sizeof(site));
     ULONG t = l->ml_tag;
-    snprintf(obj, sizeof(obj), "memory with tag '%c%c%c%c'", (char)(t & 0xff),
-             (char)((t >> 8) & 0xff), (char)((t >> 16) & 0xff), (char)(t >> 24));
-    for (char *p = obj; *p; p++)
-        if (*p < 32 || *p > 126)
-            *p = '.';
+    char tag[5];
+    tag_text(t, tag);
+    snprintf(obj, sizeof(obj), "memory with tag '%s'", tag);
     cn_violation(CN_RES1, name, "unload", obj, NULL,
                  "%zu block(s), %zu bytes, not freed; one was allocated at %s", l->ml_blocks,
                  l->ml_bytes, site);

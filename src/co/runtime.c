@@ -298,6 +298,7 @@ int condis_fini(void)
     /* Free condis' own state, whatever drivers left behind. */
     cn_os_fini();
     cn_mem_fini();
+    cn_memory_fini();
     cn_vc_fini();
     cn_stats_fini();
     cn_verify_fini();

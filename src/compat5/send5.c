@@ -145,7 +145,7 @@ VOID cn_send5_complete(NDIS_HANDLE ProtocolVcContext, PNET_BUFFER_LIST NetBuffer
         struct cn_packet *cp = cn_packet_of(P);
         cp->co5_private = NULL;
         if (CN_VERIFYING)
-            cn_verify_complete5(P, cp, "NdisMCoSendComplete");
+            cn_verify_complete5(P, cp, "the send completion");
         NDIS_SET_PACKET_STATUS(P, st);
         atomic_store(&cp->state, CN_PKT_IDLE);
         complete5(p5, ProtocolVcContext, P, st);

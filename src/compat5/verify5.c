@@ -135,13 +135,15 @@ void cn_verify_complete5(PNDIS_PACKET P, struct cn_packet *cp, const char *call)
     bool held_valid = held != NULL && oob->SizeMediaSpecificInfo != 0;
     char obj[160];
     cn_packet_text(P, obj, sizeof(obj));
-    if (held_valid && cn_verify_release(held)) {
-        /* Freed by the protocol while in flight (reported then); the
-         * block's bytes cannot be compared any more. */
-        NdisFreeMemory(held, 0, 0);
+    /* Sum first: the media block may be freed just below. */
+    sum_packet(P, &sum, &media);
+    void *freed = NULL;
+    if (held_valid && cn_verify_release(held, &freed)) {
+        /* Freed by the protocol while in flight (reported then, and its
+         * bytes not compared): the free is carried out now. */
+        NdisFreeMemory(freed, 0, 0);
         held_valid = false;
     }
-    sum_packet(P, &sum, &media);
     if (sum.desc != s->vs_sum_desc || sum.data != s->vs_sum_data)
         cn_violation(CN_OWN1, s->vs_submitter, call, obj, s,
                      "the packet's %s changed while it was in flight (between NdisCoSendPackets "

@@ -143,6 +143,8 @@ struct cn_mem_leak {
  * number of such groups. */
 size_t cn_memory_leaks(void (*fn)(const struct cn_mem_leak *l, void *arg), void *arg);
 size_t cn_memory_outstanding(void); /* blocks still allocated */
+/* Free every block still allocated (runtime teardown, after the report). */
+void cn_memory_fini(void);
 
 /* ---- diagnostics ----------------------------------------------------------
  * One line per message to stderr, prefixed with "condis:" or the driver's

@@ -189,7 +189,7 @@ size_t cn_handle_count(enum cn_htype type)
 bool cn_handle_was(NDIS_HANDLE h, enum cn_htype type)
 {
     uint64_t v = (uint64_t)(uintptr_t)h;
-    if (h == NULL || (enum cn_htype)(v >> 56) != type || (v >> 32 & 0xff000000u) != 0)
+    if (h == NULL || (enum cn_htype)(v >> 56) != type)
         return false;
     uint32_t idx = (uint32_t)v, gen = (uint32_t)(v >> 32) & HGEN_MASK;
     struct cn_hslot *s = slot_of(idx);

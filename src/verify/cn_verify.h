@@ -142,8 +142,8 @@ struct cn_vsum {
     uint64_t data;  /* the bytes the NET_BUFFERs describe */
 };
 void cn_vsum_nbl(PNET_BUFFER_LIST nbl, struct cn_vsum *out);
-/* The fields of an NBL and its NET_BUFFERs that belong to the miniport
- * while it owns the NBL (MiniportReserved). */
+/* The field of an NBL that belongs to the miniport while it owns the NBL
+ * (MiniportReserved). */
 uint64_t cn_vsum_nbl_mp(PNET_BUFFER_LIST nbl);
 /* Any byte range, and a chain of MDLs (fields, then the bytes). */
 uint64_t cn_vsum_bytes(uint64_t h, const void *p, size_t n);
@@ -168,10 +168,11 @@ void cn_verify_acted_early(struct cn_vshadow *s, const char *call, const char *o
 /* PKT-4: memory a packet in flight points at (its media-specific
  * information). hold: one more packet points at [ptr, ptr+len); release:
  * one fewer, true when the block was freed meanwhile and must be freed
- * now; free_held: a free of [block, block+len) - true (reported, and the
+ * now (*free_block: the address the driver freed, which may be the start
+ * of a larger block holding ptr); free_held: a free of [block, block+len) - true (reported, and the
  * free deferred) when a packet in flight points into it. */
 void cn_verify_hold(const void *ptr, size_t len, const char *object);
-bool cn_verify_release(const void *ptr);
+bool cn_verify_release(const void *ptr, void **free_block);
 bool cn_verify_free_held(const void *block, size_t len, const char *fn);
 void cn_verify_held_fini(void);
 

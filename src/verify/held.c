@@ -22,6 +22,7 @@ struct held {
     size_t h_len;
     unsigned h_refs;      /* packets in flight pointing at it */
     bool h_free_pending;  /* freed meanwhile: free it at the last release */
+    void *h_block;        /* what the driver freed (the block holding h_ptr) */
     char h_object[160];   /* the first packet, for the report */
 };
 
@@ -62,15 +63,17 @@ void cn_verify_hold(const void *ptr, size_t len, const char *object)
     pthread_mutex_unlock(&held_lock);
 }
 
-bool cn_verify_release(const void *ptr)
+bool cn_verify_release(const void *ptr, void **free_block)
 {
     bool free_now = false;
+    *free_block = NULL;
     pthread_mutex_lock(&held_lock);
     for (size_t i = 0; i < nheld; i++) {
         if (held[i].h_ptr != ptr)
             continue;
         if (--held[i].h_refs == 0) {
             free_now = held[i].h_free_pending;
+            *free_block = held[i].h_block;
             held[i] = held[--nheld];
         }
         break;
@@ -90,6 +93,7 @@ bool cn_verify_free_held(const void *block, size_t len, const char *fn)
             found = true;
             already = held[i].h_free_pending;
             held[i].h_free_pending = true;
+            held[i].h_block = (void *)block;
             memcpy(object, held[i].h_object, sizeof(object));
             break;
         }

@@ -213,12 +213,10 @@ void cn_vsum_nbl(PNET_BUFFER_LIST nbl, struct cn_vsum *out)
 
 uint64_t cn_vsum_nbl_mp(PNET_BUFFER_LIST nbl)
 {
-    uint64_t h = cn_vsum_bytes(1, nbl->MiniportReserved, sizeof(nbl->MiniportReserved));
-    unsigned i = 0;
-    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb && i < MAX_CHAIN;
-         nb = NET_BUFFER_NEXT_NB(nb), i++)
-        h = cn_vsum_bytes(h, nb->MiniportReserved, sizeof(nb->MiniportReserved));
-    return h;
+    /* The NBL's own MiniportReserved only: once the NBL is back, its
+     * protocol may change the NET_BUFFER list, so the NET_BUFFERs' fields
+     * cannot be compared across that. */
+    return cn_vsum_bytes(1, nbl->MiniportReserved, sizeof(nbl->MiniportReserved));
 }
 
 const char *cn_verify_nb_layout(PNET_BUFFER nb)

@@ -77,6 +77,18 @@
  *                      from its own generator, seeded with SimSeed and the VC's
  *                      number on the adapter, so its completion order depends
  *                      only on its own NBLs.
+ *   SimBug=N           test-only: break a rule of RULES.md on purpose, so that
+ *   SimBugEvery=K      the verifier has a miniport to catch (default 0: never;
+ *                      K default 100). The K-th, 2K-th, ... NBL the adapter
+ *                      accepts is "chosen" and, when its completion comes:
+ *                      1 is completed twice (OWN-5); 2 is dropped and never
+ *                      completed (OWN-6); 3 is completed with
+ *                      NDIS_STATUS_PENDING (NBL-3); 4 has its NET_BUFFER
+ *                      list changed (OWN-7); 5 is completed on another VC's
+ *                      handle (OWN-5); 6 is written to after its completion
+ *                      (OWN-4); 7 is completed with the DISPATCH_LEVEL flag
+ *                      below DISPATCH_LEVEL (IRQL-1). 8 (RESOURCES) is
+ *                      NDIS 5.x only. See "planted bugs" below.
  *
  * ---- Ownership of a sent NBL (rules of RULES.md) ------------------------------------
  *
@@ -103,6 +115,27 @@
  * path. No lock is held across a call into NDIS, and nothing is allocated
  * per send: a send costs a few stores per NBL and one lock acquisition per
  * chain, and a pass of the scheduler moves whole batches.
+ *
+ * ---- Planted bugs (SimBug) -----------------------------------------------------------
+ *
+ * With SimBug=0 the send and completion paths above are all there is: each
+ * asks once (per chain, per VC of a pass) whether a bug is on. With a bug on,
+ * sends go through SimBugCoSend and completions through SimBugAdd instead.
+ * While sim holds an NBL, its Scratch (the current owner's field) then says
+ * so: the adapter's address with SIM_BUG_HELD, plus SIM_BUG_CHOSEN for the
+ * NBLs that get the bug. Scratch is cleared before each completion.
+ *
+ * The bugs that act after a completion (1 double, 6 touch) only hit an NBL
+ * that the protocol has not already sent to sim again from its completion
+ * handler: after that the NBL is sim's once more, a second completion would
+ * complete the new send (no violation, and sim's queues would hold the NBL
+ * twice), and a store into it would land in sim's own fields. Such a chosen
+ * NBL is counted as missed. A protocol can still get an NBL back from a
+ * planted double completion while another thread of it is sending it again;
+ * an NBL that reaches sim while sim still holds it is then not queued again
+ * (the completion sim still owes covers that send). The store of SimBug=6
+ * goes into MiniportReserved[1], which holds only a time: should it land in
+ * an NBL sim holds again, it only makes that NBL due at once.
  */
 #define NDIS60_MINIPORT 1
 #include <ndis.h>
@@ -138,6 +171,32 @@
 
 #define SIM_DRIVER_MAJOR_VERSION 1
 #define SIM_DRIVER_MINOR_VERSION 0
+
+/* SimBug values. */
+typedef enum _SIM_BUG {
+    SimBugNone = 0,
+    SimBugDouble = 1,     /* completed twice */
+    SimBugNever = 2,      /* never completed */
+    SimBugPending = 3,    /* completed with NDIS_STATUS_PENDING */
+    SimBugNbList = 4,     /* NET_BUFFER list changed before completion */
+    SimBugWrongVc = 5,    /* completed on another VC's handle */
+    SimBugTouch = 6,      /* written to after completion */
+    SimBugIrql = 7,       /* DISPATCH_LEVEL flag below DISPATCH_LEVEL */
+    SimBugResources = 8,  /* NDIS 5.x only: not planted by sim */
+} SIM_BUG;
+#define SIM_BUG_MAX SimBugResources
+#define SIM_BUG_EVERY_DEFAULT 100
+
+/* Scratch of an NBL sim holds while a bug is on: the adapter's address
+ * (16-byte aligned memory) with these bits. */
+#define SIM_BUG_HELD ((ULONG_PTR)1)
+#define SIM_BUG_CHOSEN ((ULONG_PTR)2)
+#define SIM_BUG_MARK_BITS ((ULONG_PTR)3)
+/* What SimBug=6 stores after the completion: odd, so never a pointer and
+ * never a time sim left there. */
+#define SIM_BUG_TOUCH_MARK ((PVOID)(ULONG_PTR)0x51DEBADUL)
+/* What SimBug=5 completes on when the adapter has no other VC. */
+#define SIM_BUG_FAKE_VC ((NDIS_HANDLE)(ULONG_PTR)0x1234)
 
 /* ---- state ------------------------------------------------------------------- */
 
@@ -197,6 +256,15 @@ struct _SIM_CONTEXT {
     ULONG HeapCount;
     ULONG64 Accepted, Completed, Failed;
     ULONG MaxTxQueue;           /* the most NBLs seen in the TX queue */
+    /* SimBug: bugs planted, and chosen NBLs the bug could not hit (see
+     * "Planted bugs" at the top). */
+    ULONG64 BugPlanted, BugMissed;
+    /* SimBug=7: NBLs the work item completes, linked through
+     * MiniportReserved[0], their VC in MiniportReserved[1]. */
+    PNET_BUFFER_LIST BugDeferred;
+    BOOLEAN BugQueued;          /* BugWorkItem is queued and has not taken them */
+    /* ---- end of what Lock guards ---- */
+    NDIS_HANDLE BugWorkItem;    /* SimBug=7 only; freed with the adapter */
 };
 
 /* One per adapter: the MiniportAdapterContext and CallMgrBindingContext. */
@@ -214,6 +282,8 @@ struct _SIM_ADAPTER {
     NDIS_STATUS FailStatus;
     ULONG64 Latency;            /* 100 ns units */
     ULONG Seed;
+    ULONG Bug;                  /* SIM_BUG; SimBugNone: the normal paths only */
+    ULONG BugEvery;             /* every BugEvery-th accepted NBL gets the bug */
     ULONG Budget;               /* NBLs per run of the scheduler */
     CO_ADDRESS_FAMILY AddressFamily;
 
@@ -225,6 +295,7 @@ struct _SIM_ADAPTER {
     volatile LONG MaxOutstanding;
     volatile LONG TxQueueUsed;  /* slots of the TX queue taken, by every context */
     volatile LONG64 FailCounter; /* NBLs accepted, for SimFailEvery */
+    volatile LONG64 BugCounter; /* NBLs accepted, for SimBugEvery */
     volatile LONG NextVcNumber;
     volatile LONG Busy;         /* threads inside the scheduler (halt waits) */
 
@@ -463,6 +534,10 @@ typedef struct _SIM_BATCH {
     PNET_BUFFER_LIST Head, Tail;
     ULONG Count;
     ULONG Failed;               /* over every call of this batch */
+    /* SimBug only, over every call of this batch: */
+    ULONG Dropped;              /* forgotten, not completed (SimBug=2) */
+    ULONG Deferred;             /* handed to the work item (SimBug=7) */
+    ULONG Planted, Missed;
 } SIM_BATCH;
 
 static VOID SimBatchFlush(SIM_BATCH *Batch)
@@ -490,49 +565,300 @@ static VOID SimBatchAdd(SIM_BATCH *Batch, PNET_BUFFER_LIST Nbl)
         SimBatchFlush(Batch);
 }
 
+/* ---- planted bugs: the completion side (SimBug != 0 only) -------------------------- */
+
+static NDIS_IO_WORKITEM_FUNCTION SimBugWorkItem;
+
+/* Whether sim holds Nbl (again): its Scratch carries this adapter's mark.
+ * Only reads the NBL, which may be the protocol's. Any IRQL <= DISPATCH_LEVEL. */
+static inline BOOLEAN SimBugHeld(PSIM_ADAPTER Adapter, PNET_BUFFER_LIST Nbl)
+{
+    ULONG_PTR mark = (ULONG_PTR)__atomic_load_n(&Nbl->Scratch, __ATOMIC_ACQUIRE);
+    return (mark & SIM_BUG_HELD) != 0 && (mark & ~SIM_BUG_MARK_BITS) == (ULONG_PTR)Adapter;
+}
+
+/* SimBug=4: reverse the NET_BUFFER list, or empty it when it has one
+ * NET_BUFFER. sim owns the NBL. FALSE: it has none, nothing to change. */
+static BOOLEAN SimBugChangeNbList(PNET_BUFFER_LIST Nbl)
+{
+    PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(Nbl);
+    if (nb == NULL)
+        return FALSE;
+    if (NET_BUFFER_NEXT_NB(nb) == NULL) {
+        NET_BUFFER_LIST_FIRST_NB(Nbl) = NULL;
+        return TRUE;
+    }
+    PNET_BUFFER reversed = NULL;
+    while (nb != NULL) {
+        PNET_BUFFER next = NET_BUFFER_NEXT_NB(nb);
+        NET_BUFFER_NEXT_NB(nb) = reversed;
+        reversed = nb;
+        nb = next;
+    }
+    NET_BUFFER_LIST_FIRST_NB(Nbl) = reversed;
+    return TRUE;
+}
+
+/* SimBug=5: the NdisVcHandle of another VC of the adapter, or a made-up
+ * handle when there is none. The VC may be deleted as soon as the lock is
+ * dropped; its handle is only passed on, never used by sim. */
+static NDIS_HANDLE SimBugOtherVc(PSIM_VC Vc)
+{
+    PSIM_ADAPTER adapter = Vc->Adapter;
+    NDIS_HANDLE other = SIM_BUG_FAKE_VC;
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
+    for (PLIST_ENTRY a = adapter->AfList.Flink; a != &adapter->AfList && other == SIM_BUG_FAKE_VC;
+         a = a->Flink) {
+        PSIM_AF af = CONTAINING_RECORD(a, SIM_AF, Link);
+        for (PLIST_ENTRY v = af->VcList.Flink; v != &af->VcList; v = v->Flink) {
+            PSIM_VC x = CONTAINING_RECORD(v, SIM_VC, AfLink);
+            if (x != Vc && x->NdisVcHandle != Vc->NdisVcHandle) {
+                other = x->NdisVcHandle;
+                break;
+            }
+        }
+    }
+    McmLibUnlock(&adapter->Lock, dpr);
+    return other;
+}
+
+/* SimBug=7 at DISPATCH_LEVEL: give a chosen NBL to the context's work
+ * item, which completes it at PASSIVE_LEVEL. It stays sim's (and counted
+ * as pending) until then. */
+static VOID SimBugDefer(PSIM_VC Vc, PNET_BUFFER_LIST Nbl)
+{
+    PSIM_CONTEXT ctx = Vc->Ctx;
+    NET_BUFFER_LIST_MINIPORT_RESERVED(Nbl)[1] = Vc;
+    BOOLEAN dpr = McmLibLock(&ctx->Lock);
+    SimSetNext(Nbl, ctx->BugDeferred);
+    ctx->BugDeferred = Nbl;
+    BOOLEAN queue = !ctx->BugQueued;
+    ctx->BugQueued = TRUE;
+    McmLibUnlock(&ctx->Lock, dpr);
+    if (queue)
+        NdisQueueIoWorkItem(ctx->BugWorkItem, SimBugWorkItem, ctx);
+}
+
+/*
+ * SimBugAdd replaces SimBatchAdd while a bug is on: the NBL is no longer
+ * marked as sim's, and a chosen one gets the bug. Called by the thread
+ * that runs the scheduler, without the lock, at its IRQL. sim owns Nbl on
+ * entry; on return the protocol does (or nobody: SimBug=2 forgets it; or
+ * the work item: SimBug=7 at DISPATCH_LEVEL).
+ */
+static VOID SimBugAdd(SIM_BATCH *Batch, PNET_BUFFER_LIST Nbl)
+{
+    PSIM_VC vc = Batch->Vc;
+    PSIM_ADAPTER adapter = vc->Adapter;
+    ULONG_PTR mark = (ULONG_PTR)Nbl->Scratch;
+    /* From here a send of this NBL is a new one (SimBugCoSend). */
+    __atomic_store_n(&Nbl->Scratch, NULL, __ATOMIC_RELEASE);
+    if (!(mark & SIM_BUG_CHOSEN)) {
+        SimBatchAdd(Batch, Nbl);
+        return;
+    }
+
+    switch (adapter->Bug) {
+    case SimBugNever:
+        /* Off sim's books as if completed, but nobody gets it back. */
+        Batch->Dropped++;
+        Batch->Planted++;
+        return;
+    case SimBugPending:
+        NET_BUFFER_LIST_STATUS(Nbl) = NDIS_STATUS_PENDING;
+        Batch->Planted++;
+        SimBatchAdd(Batch, Nbl);
+        return;
+    case SimBugNbList:
+        if (SimBugChangeNbList(Nbl))
+            Batch->Planted++;
+        else
+            Batch->Missed++;
+        SimBatchAdd(Batch, Nbl);
+        return;
+    default:
+        break;
+    }
+
+    /* The rest need a completion call of the NBL's own. */
+    SimBatchFlush(Batch);
+    NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
+    NDIS_HANDLE handle = vc->NdisVcHandle;
+    BOOLEAN failed = NET_BUFFER_LIST_STATUS(Nbl) != NDIS_STATUS_SUCCESS;
+    if (adapter->Bug == SimBugIrql && KeGetCurrentIrql() == DISPATCH_LEVEL) {
+        /* The flag would be true here: say it from PASSIVE_LEVEL instead. */
+        SimBugDefer(vc, Nbl);
+        Batch->Deferred++;
+        return;
+    }
+    if (failed)
+        Batch->Failed++;
+    switch (adapter->Bug) {
+    case SimBugDouble:
+        NdisMCoSendNetBufferListsComplete(handle, Nbl, Batch->Flags);
+        /* Sent to sim again from the completion handler: it is a new send
+         * now, not a completed one (see "Planted bugs" at the top). */
+        if (SimBugHeld(adapter, Nbl)) {
+            Batch->Missed++;
+            return;
+        }
+        NdisMCoSendNetBufferListsComplete(handle, Nbl, Batch->Flags);
+        Batch->Planted++;
+        return;
+    case SimBugWrongVc:
+        NdisMCoSendNetBufferListsComplete(SimBugOtherVc(vc), Nbl, Batch->Flags);
+        Batch->Planted++;
+        return;
+    case SimBugTouch:
+        NdisMCoSendNetBufferListsComplete(handle, Nbl, Batch->Flags);
+        if (SimBugHeld(adapter, Nbl)) {
+            Batch->Missed++;
+            return;
+        }
+        /* The bug: the NBL is not sim's any more. Its memory stays mapped
+         * while its pool lives, which outlives the completion. */
+        NET_BUFFER_LIST_MINIPORT_RESERVED(Nbl)[1] = SIM_BUG_TOUCH_MARK;
+        Batch->Planted++;
+        return;
+    case SimBugIrql:
+        /* Below DISPATCH_LEVEL (SimInline from a PASSIVE_LEVEL sender). */
+        NdisMCoSendNetBufferListsComplete(handle, Nbl,
+                                          Batch->Flags | NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL);
+        Batch->Planted++;
+        return;
+    default:
+        /* Not reached: SimReadConfiguration keeps only the bugs above. */
+        NdisMCoSendNetBufferListsComplete(handle, Nbl, Batch->Flags);
+        return;
+    }
+}
+
+/*
+ * SimBug=7: the context's work item, PASSIVE_LEVEL. Completes each NBL
+ * SimBugDefer gave it, one per call, flagged NDIS_SEND_COMPLETE_FLAGS_
+ * DISPATCH_LEVEL (the planted lie), then does for them what
+ * SimCompleteWork does: counts them, finishes a close that waited for
+ * them and, last, the pause.
+ */
+static VOID SimBugWorkItem(PVOID WorkItemContext, NDIS_HANDLE NdisIoWorkItemHandle)
+{
+    PSIM_CONTEXT ctx = (PSIM_CONTEXT)WorkItemContext;
+    PSIM_ADAPTER adapter = ctx->Adapter;
+    UNREFERENCED_PARAMETER(NdisIoWorkItemHandle);
+
+    /* The NBLs still on the list keep the adapter from pausing, so it is
+     * alive here; Busy keeps the halt waiting until this returns. */
+    InterlockedIncrement(&adapter->Busy);
+    BOOLEAN dpr = McmLibLock(&ctx->Lock);
+    PNET_BUFFER_LIST list = ctx->BugDeferred;
+    ctx->BugDeferred = NULL;
+    ctx->BugQueued = FALSE;
+    McmLibUnlock(&ctx->Lock, dpr);
+
+    ULONG done = 0;
+    while (list != NULL) {
+        PNET_BUFFER_LIST nbl = list;
+        list = SimNext(nbl);
+        PSIM_VC vc = (PSIM_VC)NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[1];
+        NDIS_HANDLE vcHandle = vc->NdisVcHandle;
+        BOOLEAN failed = NET_BUFFER_LIST_STATUS(nbl) != NDIS_STATUS_SUCCESS;
+        NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+        NdisMCoSendNetBufferListsComplete(vcHandle, nbl, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL);
+
+        BOOLEAN close = FALSE;
+        dpr = McmLibLock(&ctx->Lock);
+        ctx->Completed++;
+        if (failed)
+            ctx->Failed++;
+        ctx->BugPlanted++;
+        if (--vc->Pending == 0 && vc->State == SimVcClosing) {
+            vc->State = SimVcIdle;
+            close = TRUE;
+        }
+        McmLibUnlock(&ctx->Lock, dpr);
+        if (close) {
+            NdisMCmDeactivateVc(vcHandle);
+            NdisMCmCloseCallComplete(NDIS_STATUS_SUCCESS, vcHandle, NULL);
+        }
+        done++;
+    }
+    if (done != 0)
+        SimSendsDone(adapter, done);
+    InterlockedDecrement(&adapter->Busy); /* the last touch of the adapter */
+}
+
+/*
+ * Complete the NBLs a pass took off one VC's Done queue (Vc->WorkHead),
+ * in order or shuffled by SimReorder, in batches. Bug is a constant at each
+ * call, so the normal path is compiled without the planted bugs.
+ */
+static FORCEINLINE VOID SimCompleteVc(PSIM_CONTEXT Ctx, PSIM_VC Vc, SIM_BATCH *Batch,
+                                      const BOOLEAN Bug)
+{
+    PSIM_ADAPTER adapter = Ctx->Adapter;
+    PNET_BUFFER_LIST nbl = Vc->WorkHead;
+    ULONG left = Vc->WorkCount;
+    if (adapter->Reorder <= 1) {
+        while (nbl != NULL) {
+            PNET_BUFFER_LIST next = SimNext(nbl);
+            if (Bug)
+                SimBugAdd(Batch, nbl);
+            else
+                SimBatchAdd(Batch, nbl);
+            nbl = next;
+        }
+    } else {
+        /* Each window goes out in a random order of its own (Fisher-Yates). */
+        while (left != 0) {
+            ULONG w = left < adapter->Reorder ? left : adapter->Reorder;
+            for (ULONG i = 0; i < w; i++) {
+                Ctx->Window[i] = nbl;
+                nbl = SimNext(nbl);
+            }
+            for (ULONG i = w - 1; i > 0; i--) {
+                ULONG j = (ULONG)(SimRandom(&Vc->Rng) % (i + 1));
+                PNET_BUFFER_LIST t = Ctx->Window[i];
+                Ctx->Window[i] = Ctx->Window[j];
+                Ctx->Window[j] = t;
+            }
+            for (ULONG i = 0; i < w; i++) {
+                if (Bug)
+                    SimBugAdd(Batch, Ctx->Window[i]);
+                else
+                    SimBatchAdd(Batch, Ctx->Window[i]);
+            }
+            left -= w;
+        }
+    }
+    SimBatchFlush(Batch);
+}
+
 /*
  * Complete what a pass of the scheduler took off the VCs' Done queues
  * (Work, linked through WorkNext), then count it, finish the closes and the
  * pause that waited for it. Called by the thread that runs the scheduler,
  * without the lock, at its IRQL (DISPATCH_LEVEL from the DPC; the sender's
- * with SimInline). Returns how many NBLs it completed.
+ * with SimInline). Returns how many NBLs left sim's hands (completed, or
+ * forgotten by SimBug=2; not those SimBug=7 handed to its work item).
  */
 static ULONG SimCompleteWork(PSIM_CONTEXT Ctx, PSIM_VC Work)
 {
     PSIM_ADAPTER adapter = Ctx->Adapter;
     ULONG flags = McmLibSendCompleteFlags();
-    ULONG total = 0, failed = 0;
+    ULONG total = 0, failed = 0, dropped = 0, planted = 0, missed = 0;
 
     for (PSIM_VC vc = Work; vc != NULL; vc = vc->WorkNext) {
-        SIM_BATCH batch = { vc, adapter->Batch, flags, NULL, NULL, 0, 0 };
-        PNET_BUFFER_LIST nbl = vc->WorkHead;
-        ULONG left = vc->WorkCount;
-        if (adapter->Reorder <= 1) {
-            while (nbl != NULL) {
-                PNET_BUFFER_LIST next = SimNext(nbl);
-                SimBatchAdd(&batch, nbl);
-                nbl = next;
-            }
+        SIM_BATCH batch = { vc, adapter->Batch, flags, NULL, NULL, 0, 0, 0, 0, 0, 0 };
+        if (adapter->Bug == SimBugNone) {
+            SimCompleteVc(Ctx, vc, &batch, FALSE);
         } else {
-            /* Each window goes out in a random order of its own (Fisher-Yates). */
-            while (left != 0) {
-                ULONG w = left < adapter->Reorder ? left : adapter->Reorder;
-                for (ULONG i = 0; i < w; i++) {
-                    Ctx->Window[i] = nbl;
-                    nbl = SimNext(nbl);
-                }
-                for (ULONG i = w - 1; i > 0; i--) {
-                    ULONG j = (ULONG)(SimRandom(&vc->Rng) % (i + 1));
-                    PNET_BUFFER_LIST t = Ctx->Window[i];
-                    Ctx->Window[i] = Ctx->Window[j];
-                    Ctx->Window[j] = t;
-                }
-                for (ULONG i = 0; i < w; i++)
-                    SimBatchAdd(&batch, Ctx->Window[i]);
-                left -= w;
-            }
+            SimCompleteVc(Ctx, vc, &batch, TRUE);
+            /* Those the work item completes are still sim's: it counts them. */
+            vc->WorkCount -= batch.Deferred;
+            dropped += batch.Dropped;
+            planted += batch.Planted;
+            missed += batch.Missed;
         }
-        SimBatchFlush(&batch);
         total += vc->WorkCount;
         failed += batch.Failed;
     }
@@ -541,8 +867,10 @@ static ULONG SimCompleteWork(PSIM_CONTEXT Ctx, PSIM_VC Work)
      * a close or a pause must not finish before. */
     PSIM_VC closed = NULL;
     BOOLEAN dpr = McmLibLock(&Ctx->Lock);
-    Ctx->Completed += total;
+    Ctx->Completed += total - dropped;
     Ctx->Failed += failed;
+    Ctx->BugPlanted += planted;
+    Ctx->BugMissed += missed;
     for (PSIM_VC vc = Work; vc != NULL; vc = vc->WorkNext) {
         vc->Pending -= vc->WorkCount;
         if (vc->State == SimVcClosing && vc->Pending == 0) {
@@ -924,6 +1252,104 @@ static VOID SimTimer(PVOID SystemSpecific1, PVOID FunctionContext, PVOID SystemS
 /* ---- MiniportCoSendNetBufferLists ------------------------------------------------------ */
 
 /*
+ * MiniportCoSendNetBufferLists while a bug is on (SimCoSendNetBufferLists
+ * calls it; same IRQL, ownership and refusals). Besides what the normal
+ * path does, it marks each NBL it accepts as held in Scratch, and every
+ * SimBugEvery-th as chosen, all under the context's lock. An NBL sim
+ * still holds is not queued a second time: only a protocol that got it
+ * back from a planted double completion can send it, and the completion
+ * sim owes covers this send as well.
+ */
+static VOID SimBugCoSend(PSIM_VC Vc, PNET_BUFFER_LIST NetBufferLists)
+{
+    PSIM_ADAPTER adapter = Vc->Adapter;
+    PSIM_CONTEXT ctx = Vc->Ctx;
+    ULONG64 now = adapter->Latency != 0 ? SimNow() : 0;
+    ULONG total = 0, count = 0;
+    for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl != NULL; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+        total++;
+    if (total == 0)
+        return;
+
+    SimNoteMax(&adapter->MaxOutstanding,
+               InterlockedExchangeAdd(&adapter->Outstanding, (LONG)total) + (LONG)total);
+    NDIS_STATUS refuse = NDIS_STATUS_SUCCESS;
+    BOOLEAN service = FALSE, kick = FALSE;
+    if (SimRead(&adapter->State) != SimAdapterRunning) {
+        refuse = NDIS_STATUS_PAUSED;
+    } else {
+        BOOLEAN dpr = McmLibLock(&ctx->Lock);
+        if (Vc->State != SimVcActive) {
+            refuse = Vc->State == SimVcClosing ? NDIS_STATUS_CLOSING : NDIS_STATUS_VC_NOT_ACTIVATED;
+        } else {
+            /* Link what is new through sim's own field; the chain's own
+             * links stay as NDIS made them. */
+            PNET_BUFFER_LIST head = NULL, last = NULL;
+            for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl != NULL;
+                 nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
+                if (SimBugHeld(adapter, nbl))
+                    continue;
+                if (last != NULL)
+                    SimSetNext(last, nbl);
+                else
+                    head = nbl;
+                last = nbl;
+                count++;
+            }
+            if (count != 0) {
+                SimSetNext(last, NULL);
+                ULONG64 n = (ULONG64)InterlockedExchangeAdd64(&adapter->BugCounter, count);
+                ULONG64 f = adapter->FailEvery != 0
+                                ? (ULONG64)InterlockedExchangeAdd64(&adapter->FailCounter, count)
+                                : 0;
+                for (PNET_BUFFER_LIST nbl = head; nbl != NULL; nbl = SimNext(nbl)) {
+                    NDIS_STATUS status =
+                        Vc->MaxSduSize != 0 && McmLibNblDataLength(nbl) > Vc->MaxSduSize
+                            ? NDIS_STATUS_INVALID_LENGTH
+                            : NDIS_STATUS_SUCCESS;
+                    if (adapter->FailEvery != 0 && ++f % adapter->FailEvery == 0 &&
+                        status == NDIS_STATUS_SUCCESS)
+                        status = adapter->FailStatus;
+                    NET_BUFFER_LIST_STATUS(nbl) = status;
+                    SimSetTime(nbl, now);
+                    ULONG_PTR mark = (ULONG_PTR)adapter | SIM_BUG_HELD;
+                    if (++n % adapter->BugEvery == 0)
+                        mark |= SIM_BUG_CHOSEN;
+                    __atomic_store_n(&nbl->Scratch, (PVOID)mark, __ATOMIC_RELEASE);
+                }
+                BOOLEAN wasEmpty = Vc->Wait.Count == 0;
+                SimQueueAppend(&Vc->Wait, head, last, count);
+                SimListAdd(&ctx->WaitList, &Vc->WaitLink);
+                ctx->Waiting += count;
+                ctx->Accepted += count;
+                Vc->Pending += count;
+                if (ctx->Servicing)
+                    ctx->Again = TRUE;
+                else if (adapter->Inline)
+                    service = TRUE;
+                else
+                    kick = wasEmpty;
+            }
+        }
+        McmLibUnlock(&ctx->Lock, dpr);
+    }
+
+    if (refuse != NDIS_STATUS_SUCCESS) {
+        McmLibRefuseSends(Vc->NdisVcHandle, NetBufferLists, refuse);
+        SimSendsDone(adapter, total);
+        return;
+    }
+    /* Held ones are not outstanding twice. With count != 0 this cannot
+     * finish a pause: what was accepted is still outstanding. */
+    if (count != total)
+        SimSendsDone(adapter, total - count);
+    if (service)
+        SimService(ctx);
+    else if (kick)
+        KeInsertQueueDpc(&ctx->Dpc, NULL, NULL);
+}
+
+/*
  * Sends on a VC. IRQL <= DISPATCH_LEVEL. On entry sim owns every NBL of the
  * chain; each comes back exactly once through
  * NdisMCoSendNetBufferListsComplete: at once (at this IRQL) when the adapter
@@ -937,6 +1363,11 @@ static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_L
     PSIM_ADAPTER adapter = vc->Adapter;
     PSIM_CONTEXT ctx = vc->Ctx;
     UNREFERENCED_PARAMETER(SendFlags);
+
+    if (adapter->Bug != SimBugNone) {
+        SimBugCoSend(vc, NetBufferLists);
+        return;
+    }
 
     /* Link the chain through sim's own field; the status is final from here. */
     ULONG64 now = adapter->Latency != 0 ? SimNow() : 0;
@@ -1301,7 +1732,30 @@ static VOID SimReadConfiguration(PSIM_ADAPTER Adapter)
         Adapter->EarlyComplete =
             McmLibReadUlong(config, L"SimEarlyComplete", 0, 0, 1, "sim") != 0;
         Adapter->Seed = McmLibReadUlong(config, L"SimSeed", 1, 0, any, "sim");
+        /* Test-only. A value sim does not know is reported and kept at 0. */
+        Adapter->Bug = McmLibReadUlong(config, L"SimBug", SimBugNone, SimBugNone, SIM_BUG_MAX,
+                                       "sim");
+        Adapter->BugEvery = McmLibReadUlong(config, L"SimBugEvery", SIM_BUG_EVERY_DEFAULT, 1, any,
+                                            "sim");
         NdisCloseConfiguration(config);
+    }
+    if (Adapter->Bug == SimBugResources) {
+        DbgPrint("SimBug=%lu (complete with NDIS_STATUS_RESOURCES) applies to NDIS 5.x "
+                 "miniports only; sim plants no bug", Adapter->Bug);
+        Adapter->Bug = SimBugNone;
+    } else if (Adapter->Bug != SimBugNone) {
+        static const char *const what[] = {
+            NULL,
+            "it is completed twice (OWN-5)",
+            "it is never completed (OWN-6)",
+            "it is completed with NDIS_STATUS_PENDING (NBL-3)",
+            "its NET_BUFFER list is changed before its completion (OWN-7)",
+            "it is completed on another VC's handle (OWN-5)",
+            "it is written to after its completion (OWN-4)",
+            "it is completed flagged DISPATCH_LEVEL below DISPATCH_LEVEL (IRQL-1)",
+        };
+        DbgPrint("SimBug=%lu: a planted bug in one of every %lu NBLs sim accepts: %s",
+                 Adapter->Bug, Adapter->BugEvery, what[Adapter->Bug]);
     }
     Adapter->Budget = 4 * Adapter->QueueDepth > SIM_BUDGET_MIN ? 4 * Adapter->QueueDepth
                                                                 : SIM_BUDGET_MIN;
@@ -1330,6 +1784,8 @@ static VOID SimFreeAdapter(PSIM_ADAPTER Adapter)
             PSIM_CONTEXT ctx = &Adapter->Contexts[i];
             if (ctx->Timer != NULL)
                 NdisFreeTimerObject(ctx->Timer);
+            if (ctx->BugWorkItem != NULL)
+                NdisFreeIoWorkItem(ctx->BugWorkItem);
             if (ctx->Heap != NULL)
                 NdisFreeMemory(ctx->Heap, 0, 0);
             if (ctx->Window != NULL)
@@ -1377,6 +1833,11 @@ static NDIS_STATUS SimAllocateContexts(PSIM_ADAPTER Adapter)
             ctx->Heap = McmLibAllocateZeroed(h, (SIZE_T)Adapter->QueueDepth * sizeof(ULONG64),
                                              SIM_TAG_CONTEXT);
             if (ctx->Heap == NULL)
+                return NDIS_STATUS_RESOURCES;
+        }
+        if (Adapter->Bug == SimBugIrql) {
+            ctx->BugWorkItem = NdisAllocateIoWorkItem(h);
+            if (ctx->BugWorkItem == NULL)
                 return NDIS_STATUS_RESOURCES;
         }
         if (Adapter->Reorder > 1) {
@@ -1452,7 +1913,7 @@ static VOID SimHaltEx(NDIS_HANDLE MiniportAdapterContext, NDIS_HALT_ACTION HaltA
     }
     SimQuiesce(adapter);
 
-    ULONG64 accepted = 0, completed = 0, failed = 0;
+    ULONG64 accepted = 0, completed = 0, failed = 0, planted = 0, missed = 0;
     ULONG maxTx = 0;
     for (ULONG i = 0; i < adapter->DpcThreads; i++) {
         PSIM_CONTEXT ctx = &adapter->Contexts[i];
@@ -1460,14 +1921,31 @@ static VOID SimHaltEx(NDIS_HANDLE MiniportAdapterContext, NDIS_HALT_ACTION HaltA
         accepted += ctx->Accepted;
         completed += ctx->Completed;
         failed += ctx->Failed;
+        planted += ctx->BugPlanted;
+        missed += ctx->BugMissed;
         if (ctx->MaxTxQueue > maxTx)
             maxTx = ctx->MaxTxQueue;
         NdisReleaseSpinLock(&ctx->Lock);
     }
-    DbgPrint("halt: accepted %llu, completed %llu, failed %llu, max queue depth %ld "
-             "(most in the TX queue %lu of %lu)",
-             (unsigned long long)accepted, (unsigned long long)completed,
-             (unsigned long long)failed, SimRead(&adapter->MaxOutstanding), maxTx, adapter->QueueDepth);
+    /* One line; the planted bugs only when a bug is on. */
+#define SIM_HALT_FORMAT                                                                        \
+    "halt: accepted %llu, completed %llu, failed %llu, max queue depth %ld (most in the TX " \
+    "queue %lu of %lu)"
+#define SIM_HALT_ARGUMENTS                                                                     \
+    (unsigned long long)accepted, (unsigned long long)completed, (unsigned long long)failed,  \
+        SimRead(&adapter->MaxOutstanding), maxTx, adapter->QueueDepth
+    if (adapter->Bug == SimBugNone)
+        DbgPrint(SIM_HALT_FORMAT, SIM_HALT_ARGUMENTS);
+    else if (missed == 0)
+        DbgPrint(SIM_HALT_FORMAT ", planted bugs %llu (SimBug=%lu)", SIM_HALT_ARGUMENTS,
+                 (unsigned long long)planted, adapter->Bug);
+    else
+        DbgPrint(SIM_HALT_FORMAT ", planted bugs %llu (SimBug=%lu; %llu more chosen NBLs were "
+                 "sent to sim again before the bug could hit them)",
+                 SIM_HALT_ARGUMENTS, (unsigned long long)planted, adapter->Bug,
+                 (unsigned long long)missed);
+#undef SIM_HALT_FORMAT
+#undef SIM_HALT_ARGUMENTS
     SimFreeAdapter(adapter);
 }
 

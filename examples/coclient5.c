@@ -2020,11 +2020,31 @@ static VOID Coclient5RunWorker(PNDIS_WORK_ITEM WorkItem, PVOID Context)
         Coclient5CloseAf(b);
     }
 
-    DbgPrint("coclient5: run: sent %lu completed %lu failed %lu (max in flight %lu), "
-             "received %lu (out of order %lu, lent with RESOURCES %lu, kept %lu, returned %lu, %lu of them by the return work item)%s\n",
-             b->NextSeq, b->Completed, b->Failed, b->MaxInflight, b->Received, b->OutOfOrder,
-             b->ResourcesIndications, b->KeptTotal, b->Returned, b->ReturnedByItem,
-             b->Vc.PeerClosed ? " (closed by the call manager)" : "");
+    /* The return work item may still be running: read the counters under
+     * the lock, print without it. */
+    {
+        ULONG sent, completed, failed, maxInflight, received, outOfOrder, resources, kept,
+            returned, byItem;
+        BOOLEAN peerClosed;
+        NdisAcquireSpinLock(&b->Lock);
+        sent = b->NextSeq;
+        completed = b->Completed;
+        failed = b->Failed;
+        maxInflight = b->MaxInflight;
+        received = b->Received;
+        outOfOrder = b->OutOfOrder;
+        resources = b->ResourcesIndications;
+        kept = b->KeptTotal;
+        returned = b->Returned;
+        byItem = b->ReturnedByItem;
+        peerClosed = b->Vc.PeerClosed;
+        NdisReleaseSpinLock(&b->Lock);
+        DbgPrint("coclient5: run: sent %lu completed %lu failed %lu (max in flight %lu), "
+                 "received %lu (out of order %lu, lent with RESOURCES %lu, kept %lu, returned "
+                 "%lu, %lu of them by the return work item)%s\n",
+                 sent, completed, failed, maxInflight, received, outOfOrder, resources, kept,
+                 returned, byItem, peerClosed ? " (closed by the call manager)" : "");
+    }
 
     InterlockedDecrement(&b->WorkRefs); /* the last touch of b */
 }

@@ -528,7 +528,9 @@ static void test_own5_double_completion(void **state)
     as_driver("tmcm", tmcm_complete_again(mvc));
     const struct condis_violation *v = check_finding("OWN-5", "tmcm");
     assert_string_equal(v->call, "NdisMCoSendNetBufferListsComplete");
-    assert_int_equal(condis_verify_count("OWN-5"), 3);
+    /* condis stops at the first NBL that is not in flight: its Next link is
+     * not the miniport's to follow. */
+    assert_int_equal(condis_verify_count("OWN-5"), 1);
     expect_only("OWN-5", NULL);
     /* Dropped by condis: tclient saw each NBL once. */
     assert_int_equal(atomic_load(&vc->complete_calls), calls);

@@ -310,7 +310,7 @@ int cn_adapter_halt(struct condis_adapter *ad)
     return rc;
 }
 
-int condis_adapter_remove(struct condis_adapter *ad)
+static int condis_adapter_remove_body(struct condis_adapter *ad)
 {
     if (ad == NULL)
         return -EINVAL;
@@ -328,5 +328,13 @@ int condis_adapter_remove(struct condis_adapter *ad)
     }
     if (cn_adapter_halt(ad) != 0)
         rc = -EBUSY;
+    return rc;
+}
+
+int condis_adapter_remove(struct condis_adapter *ad)
+{
+    cn_host_busy(true);
+    int rc = condis_adapter_remove_body(ad);
+    cn_host_busy(false);
     return rc;
 }

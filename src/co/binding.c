@@ -483,7 +483,7 @@ int condis_bind_all(void)
     return rc;
 }
 
-int condis_unbind_all(void)
+static int condis_unbind_all_body(void)
 {
     int rc = 0;
     for (;;) {
@@ -507,5 +507,13 @@ int condis_unbind_all(void)
         if (cn_binding_unbind(b) != 0)
             rc = -EBUSY;
     }
+    return rc;
+}
+
+int condis_unbind_all(void)
+{
+    cn_host_busy(true);
+    int rc = condis_unbind_all_body();
+    cn_host_busy(false);
     return rc;
 }

@@ -375,6 +375,9 @@ bool cn_host_wait(PNDIS_EVENT ev, unsigned ms);
  * NDIS_STATUS_REQUEST_ABORTED, reporting each. Returns how many. A host
  * thread at PASSIVE_LEVEL. */
 size_t cn_send_reclaim(uint64_t min_age_ns);
+/* The host is tearing something down (unbind, pause, halt, unload): with
+ * the verifier on, a watchdog reclaims sends held too long meanwhile. */
+void cn_host_busy(bool enter);
 
 /* What a send on a handle that is not a live VC gets (the NTSTATUS; NDIS
  * has no NDIS_STATUS_ name for it). */

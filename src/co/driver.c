@@ -218,7 +218,7 @@ static void leak_memory(const struct cn_mem_leak *l, void *arg)
                  l->ml_bytes, site);
 }
 
-int condis_driver_unload(struct condis_driver *im)
+static int condis_driver_unload_body(struct condis_driver *im)
 {
     if (im == NULL || !im->im_loaded)
         return -EINVAL;
@@ -282,6 +282,14 @@ int condis_driver_unload(struct condis_driver *im)
         cn_mem_leaks(leak_pool, im->im_name);
         cn_memory_leaks(leak_memory, im->im_name);
     }
+    return rc;
+}
+
+int condis_driver_unload(struct condis_driver *im)
+{
+    cn_host_busy(true);
+    int rc = condis_driver_unload_body(im);
+    cn_host_busy(false);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cn_co.h"
 
@@ -32,6 +33,40 @@ void cn_spin_lock_slow(struct cn_spin *s)
         if (!atomic_flag_test_and_set_explicit(&s->sp_flag, memory_order_acquire))
             return;
     }
+}
+
+/* ---- the OWN-6 watchdog (verifier on) -----------------------------------------
+ * A protocol may wait for its own sends inside a handler condis calls while
+ * it tears a run down (cosend waits in its pause handler): no host wait of
+ * condis runs then. While a teardown step is under way, a thread takes back
+ * the sends miniports have held for more than half the driver timeout. */
+static _Atomic unsigned host_busy;
+static _Atomic uint64_t host_busy_since;
+static pthread_t watchdog_thread;
+static _Atomic bool watchdog_stop;
+static bool watchdog_running;
+
+void cn_host_busy(bool enter)
+{
+    if (enter) {
+        if (atomic_fetch_add(&host_busy, 1) == 0)
+            atomic_store(&host_busy_since, cn_now_ns());
+    } else {
+        atomic_fetch_sub(&host_busy, 1);
+    }
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    uint64_t half = (uint64_t)(cn_rt.rt_opt.wait_ms / 2 ? cn_rt.rt_opt.wait_ms / 2 : 1) * 1000000u;
+    while (!atomic_load(&watchdog_stop)) {
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        if (atomic_load(&host_busy) != 0 && cn_now_ns() - atomic_load(&host_busy_since) >= half)
+            cn_send_reclaim(half);
+    }
+    return NULL;
 }
 
 bool cn_host_wait(PNDIS_EVENT ev, unsigned ms)
@@ -90,6 +125,11 @@ int condis_init(const struct condis_options *opt)
     int rc = cn_os_init(cn_rt.rt_opt.cpus);
     if (rc == 0)
         cn_rt.rt_up = true;
+    if (rc == 0 && CN_VERIFYING) {
+        atomic_store(&watchdog_stop, false);
+        atomic_store(&host_busy, 0);
+        watchdog_running = pthread_create(&watchdog_thread, NULL, watchdog_main, NULL) == 0;
+    }
     pthread_mutex_unlock(&cn_rt.rt_lock);
     if (rc != 0)
         cn_log("condis_init: could not start condis' threads (%s)", strerror(-rc));
@@ -246,6 +286,7 @@ int condis_stop(void)
     pthread_mutex_unlock(&cn_rt.rt_lock);
     if (!up)
         return -ENODEV;
+    cn_host_busy(true);
     int rc = 0;
     if (condis_unbind_all() != 0)
         rc = -EBUSY;
@@ -278,6 +319,7 @@ int condis_stop(void)
             rc = -EBUSY;
     }
     cn_work_flush();
+    cn_host_busy(false);
     return rc;
 }
 
@@ -295,6 +337,11 @@ int condis_fini(void)
         rc = -EBUSY;
     }
 
+    if (watchdog_running) {
+        atomic_store(&watchdog_stop, true);
+        pthread_join(watchdog_thread, NULL);
+        watchdog_running = false;
+    }
     /* Free condis' own state, whatever drivers left behind. */
     cn_os_fini();
     cn_mem_fini();

@@ -400,12 +400,16 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                 cn_violation(CN_OWN5, NULL, "NdisMCoSendNetBufferListsComplete",
                              cn_nbl_text(nbl, obj, sizeof(obj)), c ? cn_nbl_shadow(nbl) : NULL,
                              c == NULL ? "completed an NBL that is not an allocated NBL of any "
-                                         "pool; condis drops it from the completion"
+                                         "pool; condis drops it and the rest of the chain"
                                        : "completed an NBL that is not in flight (completed "
-                                         "already, or never sent); condis drops it from the "
-                                         "completion");
-                nbl = next;
-                continue;
+                                         "already, or never sent); condis drops it and the rest "
+                                         "of the chain");
+                /* Its Next link is not the miniport's to give: it may run
+                 * into the protocol's own lists. Whatever followed it and
+                 * was in flight is taken back later (OWN-6). */
+                (void)next;
+                nbl = NULL;
+                break;
             }
             if (vc != NULL && c->vc != vc)
                 break; /* the next run starts here */
@@ -420,9 +424,9 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                 cn_violation(CN_OWN5, NULL, "NdisMCoSendNetBufferListsComplete",
                              cn_nbl_text(nbl, obj, sizeof(obj)), cn_nbl_shadow(nbl),
                              "completed an NBL that another thread is completing at the same "
-                             "time; condis delivers it once");
-                nbl = next;
-                continue;
+                             "time; condis delivers it once and drops the rest of this chain");
+                nbl = NULL;
+                break;
             }
             vc = c->vc;
             if (__builtin_expect(c->vc_handle != NdisVcHandle, 0)) {

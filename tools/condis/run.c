@@ -157,8 +157,10 @@ static void log_line(const char *line, void *arg)
     (void)arg;
     fprintf(stderr, "%s\n", line);
     static const char prefix[] = "condis: ";
+    /* Warnings and verifier findings have their own places in the report. */
     if (strncmp(line, prefix, sizeof(prefix) - 1) != 0 ||
-        strncmp(line + sizeof(prefix) - 1, "warning:", 8) == 0)
+        strncmp(line + sizeof(prefix) - 1, "warning:", 8) == 0 ||
+        strncmp(line + sizeof(prefix) - 1, "violation:", 10) == 0)
         return;
     pthread_mutex_lock(&problems_lock);
     if (nproblems < MAX_PROBLEMS)

@@ -1708,6 +1708,7 @@ static VOID SimReadConfiguration(PSIM_ADAPTER Adapter)
     Adapter->DpcThreads = 1;
     Adapter->FailStatus = NDIS_STATUS_FAILURE;
     Adapter->Seed = 1;
+    Adapter->BugEvery = SIM_BUG_EVERY_DEFAULT;
 
     /* Out-of-range or unreadable values are reported and the default kept. */
     const ULONG any = 0xFFFFFFFFUL;

@@ -32,6 +32,14 @@
  *                     queue ("as it enters the TX queue") instead of once the
  *                     whole pass has been taken; reorder does not apply then.
  *   SimSeed=N         seed of the reorder generators (default 1).
+ *   SimBug=N, SimBugEvery=K   test-only: a planted bug in one of every K
+ *                     packets sim5 accepts (K default 100; N default 0: none),
+ *                     so that the verifier has a miniport to catch: 1 the
+ *                     packet is completed twice, 2 never, 3 with
+ *                     NDIS_STATUS_PENDING, 5 on another VC's handle, 6 it is
+ *                     written to after its completion, 8 it is completed with
+ *                     NDIS_STATUS_RESOURCES. 4 and 7 are NDIS 6 bugs (sim's)
+ *                     and plant nothing here.
  *
  * A packet longer than the call's Transmit MaxSduSize completes with
  * NDIS_STATUS_INVALID_LENGTH. PeakBandwidth is not shaped by sim5.
@@ -40,6 +48,17 @@
  * packet, [1] its VC with the outcome in the low bits, [2] the interrupt
  * time (100 ns units) from which it may complete. Nothing is allocated per
  * packet.
+ *
+ * Planted bugs: the normal paths ask once per send call and once per
+ * completion whether a bug is on (the SIM5_CHOSEN bit of slot [1]). With a
+ * bug on, the slots of an accepted packet are written under BugLock, and a
+ * chosen packet's slot [1] is cleared before its completion: slot [1] is
+ * then non-NULL exactly while sim5 holds the packet (condis hands packets
+ * out zeroed). Bugs 1 (double) and 6 (touch) act after the completion,
+ * and only on a packet that is not back with sim5 already, sent again from
+ * the completion handler (condis reuses the packet at once): a second
+ * completion would then complete the new send, and a store would land in
+ * sim5's own queue link. Such a packet is counted as missed.
  */
 #define NDIS51_MINIPORT 1
 #include <ndis.h>
@@ -52,6 +71,27 @@
 
 #define SIM5_FAIL ((ULONG_PTR)1)     /* complete with FailStatus */
 #define SIM5_TOO_LONG ((ULONG_PTR)2) /* complete with NDIS_STATUS_INVALID_LENGTH */
+#define SIM5_CHOSEN ((ULONG_PTR)4)   /* SimBug: this one gets the planted bug */
+#define SIM5_TAG_BITS ((ULONG_PTR)7) /* VCs are at least 8-byte aligned */
+
+/* SimBug values (sim's numbers; 4 and 7 are NDIS 6 bugs). */
+typedef enum _SIM5_BUG {
+    Sim5BugNone = 0,
+    Sim5BugDouble = 1,
+    Sim5BugNever = 2,
+    Sim5BugPending = 3,
+    Sim5BugNbList = 4,
+    Sim5BugWrongVc = 5,
+    Sim5BugTouch = 6,
+    Sim5BugIrql = 7,
+    Sim5BugResources = 8,
+} SIM5_BUG;
+#define SIM5_BUG_MAX Sim5BugResources
+/* What SimBug=6 stores into MiniportReserved after the completion: odd,
+ * so never a packet pointer sim5 left there. */
+#define SIM5_BUG_TOUCH_MARK ((PVOID)(ULONG_PTR)0x51DEBADUL)
+/* What SimBug=5 completes on when the adapter has no other VC. */
+#define SIM5_BUG_FAKE_VC ((NDIS_HANDLE)(ULONG_PTR)0x1234)
 
 typedef enum _SIM5_VC_STATE { Sim5VcIdle, Sim5VcActive, Sim5VcClosing } SIM5_VC_STATE;
 
@@ -79,8 +119,14 @@ typedef struct _SIM5_ADAPTER {
     ULONG64 Latency;                    /* 100 ns units */
     LONG Accepted;                      /* interlocked: for FailEvery */
     LONG NextContext;                   /* interlocked: VCs in turn */
-    NDIS_SPIN_LOCK Lock;                /* AF VC counts */
+    NDIS_SPIN_LOCK Lock;                /* AF VC counts, VcList */
+    LIST_ENTRY VcList;                  /* (Lock) SIM5_VC.Link */
     PSIM5_CONTEXT Contexts;             /* DpcThreads of them */
+    /* SimBug (constant after initialization) and its counts. */
+    ULONG Bug, BugEvery;
+    LONG BugCounter;                    /* interlocked: accepted, for BugEvery */
+    LONG BugPlanted, BugMissed;         /* interlocked */
+    NDIS_SPIN_LOCK BugLock;             /* slots of accepted packets, see the top */
 } SIM5_ADAPTER, *PSIM5_ADAPTER;
 
 typedef struct _SIM5_AF {
@@ -89,6 +135,7 @@ typedef struct _SIM5_AF {
 } SIM5_AF, *PSIM5_AF;
 
 typedef struct _SIM5_VC {
+    LIST_ENTRY Link;                    /* (Adapter->Lock) SIM5_ADAPTER.VcList */
     PSIM5_AF Af;
     PSIM5_ADAPTER Adapter;
     PSIM5_CONTEXT Context;
@@ -109,6 +156,92 @@ static PVOID Sim5Alloc(UINT Size)
     return p;
 }
 
+/* ---- planted bugs (SimBug != 0 only) ---------------------------------------- */
+
+/* Whether sim5 holds Packet (again): slot [1] is set. The packet may be
+ * condis' at the time; only read. IRQL <= DISPATCH_LEVEL. */
+static BOOLEAN Sim5BugHeld(PSIM5_ADAPTER Adapter, PNDIS_PACKET Packet)
+{
+    BOOLEAN dpr = McmLibLock(&Adapter->BugLock);
+    BOOLEAN held = SIM5_SLOT(Packet, 1) != NULL;
+    McmLibUnlock(&Adapter->BugLock, dpr);
+    return held;
+}
+
+/* SimBug=5: the NdisVcHandle of another VC of the adapter, or a made-up
+ * handle. It is only passed on, never used by sim5. */
+static NDIS_HANDLE Sim5BugOtherVc(PSIM5_VC Vc)
+{
+    PSIM5_ADAPTER adapter = Vc->Adapter;
+    NDIS_HANDLE other = SIM5_BUG_FAKE_VC;
+    BOOLEAN dpr = McmLibLock(&adapter->Lock);
+    for (PLIST_ENTRY e = adapter->VcList.Flink; e != &adapter->VcList; e = e->Flink) {
+        PSIM5_VC x = CONTAINING_RECORD(e, SIM5_VC, Link);
+        if (x != Vc && x->NdisVcHandle != Vc->NdisVcHandle) {
+            other = x->NdisVcHandle;
+            break;
+        }
+    }
+    McmLibUnlock(&adapter->Lock, dpr);
+    return other;
+}
+
+/*
+ * The completion of a chosen packet, with the planted bug, in place of
+ * Sim5Complete's NdisMCoSendComplete (which does the rest). The miniport
+ * owns Packet on entry, not on return (SimBug=2: nobody does).
+ * IRQL <= DISPATCH_LEVEL.
+ */
+static VOID Sim5BugComplete(PNDIS_PACKET Packet, PSIM5_VC Vc, NDIS_STATUS Status)
+{
+    PSIM5_ADAPTER adapter = Vc->Adapter;
+    NDIS_HANDLE vcHandle = Vc->NdisVcHandle;
+    BOOLEAN planted = TRUE;
+
+    /* From here a send of this packet is a new one (Sim5BugHeld). */
+    BOOLEAN dpr = McmLibLock(&adapter->BugLock);
+    SIM5_SLOT(Packet, 1) = NULL;
+    McmLibUnlock(&adapter->BugLock, dpr);
+    switch (adapter->Bug) {
+    case Sim5BugNever:
+        break; /* forgotten: Sim5Complete counts it as done */
+    case Sim5BugPending:
+        NdisMCoSendComplete(NDIS_STATUS_PENDING, vcHandle, Packet);
+        break;
+    case Sim5BugResources:
+        NdisMCoSendComplete(NDIS_STATUS_RESOURCES, vcHandle, Packet);
+        break;
+    case Sim5BugWrongVc:
+        NdisMCoSendComplete(Status, Sim5BugOtherVc(Vc), Packet);
+        break;
+    case Sim5BugDouble:
+        NdisMCoSendComplete(Status, vcHandle, Packet);
+        if (Sim5BugHeld(adapter, Packet))
+            planted = FALSE; /* sent again: it is a new send now */
+        else
+            NdisMCoSendComplete(Status, vcHandle, Packet);
+        break;
+    case Sim5BugTouch:
+        NdisMCoSendComplete(Status, vcHandle, Packet);
+        /* Under BugLock, so that a new send of the packet either has
+         * written its slots (it is sim5's: no store) or will overwrite the
+         * store. The packet's memory stays mapped while condis' pool lives. */
+        dpr = McmLibLock(&adapter->BugLock);
+        if (SIM5_SLOT(Packet, 1) != NULL)
+            planted = FALSE;
+        else
+            SIM5_SLOT(Packet, 0) = SIM5_BUG_TOUCH_MARK;
+        McmLibUnlock(&adapter->BugLock, dpr);
+        break;
+    default:
+        /* Not reached: Sim5ReadConfiguration keeps only the bugs above. */
+        NdisMCoSendComplete(Status, vcHandle, Packet);
+        planted = FALSE;
+        break;
+    }
+    InterlockedIncrement(planted ? &adapter->BugPlanted : &adapter->BugMissed);
+}
+
 /* ---- data path ------------------------------------------------------------------ */
 
 /* Complete one packet taken off the queue (or never queued) with the
@@ -118,7 +251,7 @@ static PVOID Sim5Alloc(UINT Size)
 static VOID Sim5Complete(PNDIS_PACKET Packet)
 {
     ULONG_PTR tagged = (ULONG_PTR)SIM5_SLOT(Packet, 1);
-    PSIM5_VC vc = (PSIM5_VC)(tagged & ~(ULONG_PTR)3);
+    PSIM5_VC vc = (PSIM5_VC)(tagged & ~SIM5_TAG_BITS);
     PSIM5_CONTEXT ctx = vc->Context;
     NDIS_HANDLE vcHandle = vc->NdisVcHandle;
     NDIS_STATUS status = NDIS_STATUS_SUCCESS;
@@ -127,7 +260,10 @@ static VOID Sim5Complete(PNDIS_PACKET Packet)
     else if (tagged & SIM5_FAIL)
         status = vc->Adapter->FailStatus;
     BOOLEAN finishClose = FALSE;
-    NdisMCoSendComplete(status, vcHandle, Packet);
+    if (tagged & SIM5_CHOSEN)
+        Sim5BugComplete(Packet, vc, status);
+    else
+        NdisMCoSendComplete(status, vcHandle, Packet);
     BOOLEAN dpr = McmLibLock(&ctx->Lock);
     if (--vc->PendingSends == 0 && vc->State == Sim5VcClosing) {
         vc->State = Sim5VcIdle;
@@ -250,13 +386,11 @@ static VOID Sim5Timer(PVOID SystemSpecific1, PVOID FunctionContext, PVOID System
     KeInsertQueueDpc(&ctx->Dpc, NULL, NULL);
 }
 
-/* The protocol gives the packets to sim5; each goes back with one
- * NdisMCoSendComplete, here (refused, or SimInline) or from the DPC.
- * IRQL <= DISPATCH_LEVEL. */
-static VOID Sim5CoSendPackets(NDIS_HANDLE MiniportVcContext, PPNDIS_PACKET PacketArray,
-                              UINT NumberOfPackets)
+/* The send path; Bug is a constant at each call, so that the normal path
+ * is compiled without the planted bugs. */
+static FORCEINLINE VOID Sim5Send(PSIM5_VC vc, PPNDIS_PACKET PacketArray, UINT NumberOfPackets,
+                                 const BOOLEAN Bug)
 {
-    PSIM5_VC vc = MiniportVcContext;
     PSIM5_ADAPTER adapter = vc->Adapter;
     PSIM5_CONTEXT ctx = vc->Context;
     ULONG64 due = adapter->Latency != 0 ? KeQueryInterruptTime() + adapter->Latency : 0;
@@ -269,6 +403,9 @@ static VOID Sim5CoSendPackets(NDIS_HANDLE MiniportVcContext, PPNDIS_PACKET Packe
     }
     vc->PendingSends += NumberOfPackets;
     McmLibUnlock(&ctx->Lock, dpr);
+    BOOLEAN bugDpr = FALSE;
+    if (Bug)
+        bugDpr = McmLibLock(&adapter->BugLock); /* see "Planted bugs" at the top */
     for (UINT i = 0; i < NumberOfPackets; i++) {
         ULONG_PTR tagged = (ULONG_PTR)vc;
         UINT length = 0;
@@ -278,10 +415,14 @@ static VOID Sim5CoSendPackets(NDIS_HANDLE MiniportVcContext, PPNDIS_PACKET Packe
         else if (adapter->FailEvery != 0 &&
                  (ULONG)InterlockedIncrement(&adapter->Accepted) % adapter->FailEvery == 0)
             tagged |= SIM5_FAIL;
+        if (Bug && (ULONG)InterlockedIncrement(&adapter->BugCounter) % adapter->BugEvery == 0)
+            tagged |= SIM5_CHOSEN;
         SIM5_SLOT(PacketArray[i], 0) = NULL;
         SIM5_SLOT(PacketArray[i], 1) = (PVOID)tagged;
         SIM5_SLOT(PacketArray[i], 2) = (PVOID)(ULONG_PTR)due;
     }
+    if (Bug)
+        McmLibUnlock(&adapter->BugLock, bugDpr);
     dpr = McmLibLock(&ctx->Lock);
     /* Inline only when nothing queued ahead could be overtaken. */
     BOOLEAN now = adapter->Inline && adapter->Latency == 0 && adapter->Reorder <= 1 &&
@@ -302,6 +443,19 @@ static VOID Sim5CoSendPackets(NDIS_HANDLE MiniportVcContext, PPNDIS_PACKET Packe
     }
     for (UINT i = 0; i < NumberOfPackets; i++)
         Sim5Complete(PacketArray[i]);
+}
+
+/* The protocol gives the packets to sim5; each goes back with one
+ * NdisMCoSendComplete, here (refused, or SimInline) or from the DPC.
+ * IRQL <= DISPATCH_LEVEL. */
+static VOID Sim5CoSendPackets(NDIS_HANDLE MiniportVcContext, PPNDIS_PACKET PacketArray,
+                              UINT NumberOfPackets)
+{
+    PSIM5_VC vc = MiniportVcContext;
+    if (vc->Adapter->Bug == Sim5BugNone)
+        Sim5Send(vc, PacketArray, NumberOfPackets, FALSE);
+    else
+        Sim5Send(vc, PacketArray, NumberOfPackets, TRUE);
 }
 
 /* ---- call manager ------------------------------------------------------------------ */
@@ -351,6 +505,7 @@ static NDIS_STATUS Sim5CmCreateVc(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE Ndi
     vc->Context = &adapter->Contexts[turn % adapter->DpcThreads];
     BOOLEAN dpr = McmLibLock(&adapter->Lock);
     af->VcCount++;
+    InsertTailList(&adapter->VcList, &vc->Link);
     McmLibUnlock(&adapter->Lock, dpr);
     *ProtocolVcContext = vc;
     return NDIS_STATUS_SUCCESS;
@@ -367,6 +522,7 @@ static NDIS_STATUS Sim5CmDeleteVc(NDIS_HANDLE ProtocolVcContext)
         return NDIS_STATUS_NOT_ACCEPTED;
     dpr = McmLibLock(&adapter->Lock);
     vc->Af->VcCount--;
+    RemoveEntryList(&vc->Link);
     McmLibUnlock(&adapter->Lock, dpr);
     NdisFreeMemory(vc, 0, 0);
     return NDIS_STATUS_SUCCESS;
@@ -483,6 +639,7 @@ static VOID Sim5FreeAdapter(PSIM5_ADAPTER Adapter, ULONG Ready)
     }
     if (Adapter->Contexts != NULL)
         NdisFreeMemory(Adapter->Contexts, 0, 0);
+    NdisFreeSpinLock(&Adapter->BugLock);
     NdisFreeSpinLock(&Adapter->Lock);
     NdisFreeMemory(Adapter, 0, 0);
 }
@@ -497,6 +654,16 @@ static VOID Sim5Halt(NDIS_HANDLE MiniportAdapterContext)
         NdisMCancelTimer(&adapter->Contexts[i].Timer, &cancelled);
     }
     KeFlushQueuedDpcs();
+    if (adapter->Bug != Sim5BugNone) {
+        LONG missed = InterlockedCompareExchange(&adapter->BugMissed, 0, 0);
+        if (missed != 0)
+            DbgPrint("halt: planted bugs %ld (SimBug=%lu; %ld more chosen packets were sent to "
+                     "sim5 again before the bug could hit them)\n",
+                     InterlockedCompareExchange(&adapter->BugPlanted, 0, 0), adapter->Bug, missed);
+        else
+            DbgPrint("halt: planted bugs %ld (SimBug=%lu)\n",
+                     InterlockedCompareExchange(&adapter->BugPlanted, 0, 0), adapter->Bug);
+    }
     Sim5FreeAdapter(adapter, adapter->DpcThreads);
 }
 
@@ -510,6 +677,7 @@ static VOID Sim5ReadConfiguration(PSIM5_ADAPTER Adapter, NDIS_HANDLE WrapperConf
     Adapter->DpcThreads = 1;
     Adapter->FailStatus = NDIS_STATUS_FAILURE;
     Adapter->Seed = 1;
+    Adapter->BugEvery = 100;
     NDIS_STATUS status;
     NDIS_HANDLE config = NULL;
     NdisOpenConfiguration(&status, &config, WrapperConfigurationContext);
@@ -535,7 +703,31 @@ static VOID Sim5ReadConfiguration(PSIM5_ADAPTER Adapter, NDIS_HANDLE WrapperConf
     Adapter->Latency = (ULONG64)McmLibReadUlong(config, L"SimLatencyUs", 0, 0, any, "sim5") * 10;
     Adapter->EarlyComplete = McmLibReadUlong(config, L"SimEarlyComplete", 0, 0, 1, "sim5") != 0;
     Adapter->Seed = McmLibReadUlong(config, L"SimSeed", 1, 0, any, "sim5");
+    /* Test-only. A value sim5 does not know is reported and kept at 0. */
+    Adapter->Bug = McmLibReadUlong(config, L"SimBug", Sim5BugNone, Sim5BugNone, SIM5_BUG_MAX, "sim5");
+    Adapter->BugEvery = McmLibReadUlong(config, L"SimBugEvery", 100, 1, any, "sim5");
     NdisCloseConfiguration(config);
+    if (Adapter->Bug == Sim5BugNbList || Adapter->Bug == Sim5BugIrql) {
+        DbgPrint("SimBug=%lu is a bug of NDIS 6 completions (NET_BUFFER lists, "
+                 "NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL) and does not apply to sim5; sim5 "
+                 "plants no bug\n",
+                 Adapter->Bug);
+        Adapter->Bug = Sim5BugNone;
+    } else if (Adapter->Bug != Sim5BugNone) {
+        static const char *const what[] = {
+            NULL,
+            "it is completed twice (OWN-5)",
+            "it is never completed (OWN-6)",
+            "it is completed with NDIS_STATUS_PENDING (PKT-3)",
+            NULL,
+            "it is completed on another VC's handle (OWN-5)",
+            "it is written to after its completion (OWN-4)",
+            NULL,
+            "it is completed with NDIS_STATUS_RESOURCES (PKT-3)",
+        };
+        DbgPrint("SimBug=%lu: a planted bug in one of every %lu packets sim5 accepts: %s\n",
+                 Adapter->Bug, Adapter->BugEvery, what[Adapter->Bug]);
+    }
 }
 
 static NDIS_STATUS Sim5Initialize(PNDIS_STATUS OpenErrorStatus, PUINT SelectedMediumIndex,
@@ -576,6 +768,8 @@ static NDIS_STATUS Sim5Initialize(PNDIS_STATUS OpenErrorStatus, PUINT SelectedMe
         return NDIS_STATUS_RESOURCES;
     adapter->Handle = MiniportAdapterHandle;
     NdisAllocateSpinLock(&adapter->Lock);
+    NdisAllocateSpinLock(&adapter->BugLock);
+    InitializeListHead(&adapter->VcList);
     Sim5ReadConfiguration(adapter, WrapperConfigurationContext);
     adapter->Contexts = Sim5Alloc(adapter->DpcThreads * sizeof(SIM5_CONTEXT));
     if (adapter->Contexts == NULL) {

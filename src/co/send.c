@@ -407,7 +407,6 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                 /* Its Next link is not the miniport's to give: it may run
                  * into the protocol's own lists. Whatever followed it and
                  * was in flight is taken back later (OWN-6). */
-                (void)next;
                 nbl = NULL;
                 break;
             }

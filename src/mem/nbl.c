@@ -426,10 +426,11 @@ struct cn_nbl *cn_nbl_take_for_free(PNET_BUFFER_LIST nbl, const char *fn)
     if (st == CN_NBL_SENDING) {
         char obj[160];
         cn_nbl_text(nbl, obj, sizeof(obj));
-        cn_violation(CN_OWN3, NULL, fn, obj, cn_nbl_shadow(nbl),
+        struct cn_vshadow *s = cn_nbl_shadow(nbl);
+        cn_violation(CN_OWN3, NULL, fn, obj, s,
                      "freed an NBL that is in flight (sent, not yet completed); condis did not "
                      "free it");
-        cn_verify_acted_early(cn_nbl_shadow(nbl), fn, obj);
+        cn_verify_acted_early(s, fn, obj);
         return NULL;
     }
     if (st != CN_NBL_IDLE) {

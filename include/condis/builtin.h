@@ -18,6 +18,7 @@ struct condis_builtin {
     const char *kind;          /* "miniport" or "protocol" */
     const char *summary;       /* one line for --help */
     PDRIVER_INITIALIZE entry;  /* its DriverEntry */
+    const char *params;        /* its parameters, a line each: NAME  default  meaning */
 };
 
 /* The built-in driver called name, or NULL. */

@@ -65,6 +65,7 @@ void cli_usage_run(FILE *f)
         fprintf(f, "  %-8s %-9s %s\n", b->name, b->kind, b->summary);
     fprintf(f,
             "\n"
+            "A built-in driver's parameters: condis help DRIVER (condis help sim).\n"
             "With no driver named: condis run --protocol cosend --miniport sim.\n"
             "Exit status: 0 clean; 1 verifier violations, leaks or sends left outstanding;\n"
             "2 bad usage; 3 a driver failed to load, bind or unload in time.\n");

@@ -206,6 +206,15 @@ struct cn_pool {
 
 #define CN_POOL_MAGIC 0x504f4f4cu /* "POOL" */
 
+/* The slab registry (span.c): which pool's slab holds an address, found
+ * without reading at the address. Slabs are entered when carved and
+ * removed when freed. */
+int cn_span_add(const struct cn_pool *p, const void *first, size_t count, size_t elem);
+void cn_span_remove(const void *first, size_t count, size_t elem);
+/* Whether addr is the start of a descriptor of one of p's slabs. */
+bool cn_span_holds(const struct cn_pool *p, const void *addr);
+void cn_span_fini(void);
+
 /* Zeroed, type-stable storage for a pool of either kind (never returned to
  * malloc before cn_mem_fini, so a lookup racing with a free reads memory). */
 void *cn_pool_struct_alloc(void);

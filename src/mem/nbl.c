@@ -166,10 +166,22 @@ NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
 
 /* ---- the verifier's view of NBLs ------------------------------------------------ */
 
-const char *cn_nbl_text(PNET_BUFFER_LIST nbl, char *buf, size_t len)
+/* The live pool nbl is a descriptor of, allocated or not, or NULL. Without
+ * the verifier, the trailer is trusted to be there; with it, the slab
+ * registry first makes sure that nbl is a descriptor at all, so that a
+ * driver's own copy of an NBL (NBL-2) is never read past its end. */
+static struct cn_nbl_pool *nbl_pool_of(PNET_BUFFER_LIST nbl)
 {
     struct cn_nbl_pool *np = nbl ? cn_handle_get(nbl->NdisPoolHandle, CN_H_NBL_POOL) : NULL;
-    if (np == NULL || cn_nbl(nbl)->pool != np) {
+    if (np == NULL || (CN_VERIFYING && !cn_span_holds(&np->np_pool, nbl)))
+        return NULL;
+    return cn_nbl(nbl)->pool == np ? np : NULL;
+}
+
+const char *cn_nbl_text(PNET_BUFFER_LIST nbl, char *buf, size_t len)
+{
+    struct cn_nbl_pool *np = nbl_pool_of(nbl);
+    if (np == NULL) {
         snprintf(buf, len, "NBL %p (not from a live NBL pool)", (void *)nbl);
         return buf;
     }
@@ -185,10 +197,7 @@ const char *cn_nbl_text(PNET_BUFFER_LIST nbl, char *buf, size_t len)
 
 struct cn_vshadow *cn_nbl_shadow(PNET_BUFFER_LIST nbl)
 {
-    if (!CN_VERIFYING)
-        return NULL;
-    struct cn_nbl_pool *np = nbl ? cn_handle_get(nbl->NdisPoolHandle, CN_H_NBL_POOL) : NULL;
-    if (np == NULL || cn_nbl(nbl)->pool != np)
+    if (!CN_VERIFYING || nbl_pool_of(nbl) == NULL)
         return NULL;
     return cn_vshadow_get(&cn_nbl(nbl)->vshadow);
 }
@@ -485,13 +494,10 @@ VOID NdisFreeNetBufferList(PNET_BUFFER_LIST NetBufferList)
 
 struct cn_nbl *cn_nbl_check(PNET_BUFFER_LIST nbl)
 {
-    if (nbl == NULL)
-        return NULL;
-    struct cn_nbl_pool *np = cn_handle_get(nbl->NdisPoolHandle, CN_H_NBL_POOL);
-    if (np == NULL)
+    if (nbl_pool_of(nbl) == NULL)
         return NULL;
     struct cn_nbl *c = cn_nbl(nbl);
-    if (c->pool != np || __atomic_load_n(&c->cookie, __ATOMIC_ACQUIRE) != CN_NBL_COOKIE)
+    if (__atomic_load_n(&c->cookie, __ATOMIC_ACQUIRE) != CN_NBL_COOKIE)
         return NULL;
     return c;
 }

@@ -59,6 +59,10 @@ static bool grow_locked(struct cn_pool *p)
     struct cn_slab *s = mem;
     memset(s, 0, sizeof(*s) + p->p_slab_count * p->p_elem_size);
     s->sl_count = p->p_slab_count;
+    if (cn_span_add(p, slab_elem(p, s, 0), s->sl_count, p->p_elem_size) != 0) {
+        free(mem);
+        return false;
+    }
     s->sl_next = p->p_slabs;
     p->p_slabs = s;
     /* Link in reverse so that the first descriptors of the slab come out
@@ -271,6 +275,7 @@ int cn_pool_destroy(struct cn_pool *p, bool force)
             for (size_t i = 0; i < s->sl_count; i++)
                 p->p_reap(p, slab_elem(p, s, i));
         }
+        cn_span_remove(slab_elem(p, s, 0), s->sl_count, p->p_elem_size);
         free(s);
         s = next;
     }
@@ -380,4 +385,5 @@ void cn_mem_fini(void)
         free(m);
         m = next;
     }
+    cn_span_fini();
 }

@@ -129,8 +129,16 @@ static void close_complete_client(struct cn_vc *vc, NDIS_STATUS st)
     CN_CALL(p->drv_name, vc->vc_af->af_cl->ClCloseCallCompleteHandler(st, vc->vc_client_context, NULL));
 }
 
+/* The close no longer waits for the miniport (see vc_drain_busy). */
+static void drain_unwatch(struct cn_vc *vc)
+{
+    if (atomic_exchange(&vc->vc_drain_busy, false))
+        cn_host_busy(false);
+}
+
 void cn_vc_drained(struct cn_vc *vc)
 {
+    drain_unwatch(vc);
     close_done(vc);
     close_complete_client(vc, vc->vc_close_status);
 }
@@ -142,10 +150,19 @@ static bool close_or_wait(struct cn_vc *vc, NDIS_STATUS st)
 {
     uintptr_t h = (uintptr_t)vc->vc_handle;
     vc->vc_close_status = st;
+    /* Before the hand-off is published: the completer that finishes the
+     * drain may run at once and must find the watch to end it. A miniport
+     * that sits on sends of a deactivated VC (OWN-6) would otherwise keep
+     * the close pending for ever while the run goes on. */
+    if (CN_VERIFYING) {
+        atomic_store(&vc->vc_drain_busy, true);
+        cn_host_busy(true);
+    }
     atomic_store(&vc->vc_close_pending, h);
     uintptr_t expected = h;
     if (atomic_load(&vc->vc_inflight) == 0 &&
         atomic_compare_exchange_strong(&vc->vc_close_pending, &expected, 0)) {
+        drain_unwatch(vc);
         close_done(vc);
         return true;
     }

@@ -241,6 +241,10 @@ struct cn_vc {
      * was since deleted and reused never finish the new VC's close. */
     _Atomic uintptr_t vc_close_pending;
     NDIS_STATUS vc_close_status;
+    /* With the verifier on: this close counts as condis waiting on the
+     * miniport (cn_host_busy), so that the watchdog takes back sends it
+     * never completes (OWN-6) and the close can finish. */
+    _Atomic bool vc_drain_busy;
 
     struct cn_vcrec *vc_rec;          /* counters for the report (stats.c) */
 };

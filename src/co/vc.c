@@ -75,6 +75,7 @@ struct cn_vc *cn_vc_alloc(void)
     vc->vc_party = vc->vc_cm_party = NULL;
     vc->vc_call_params = NULL;
     atomic_store(&vc->vc_close_pending, 0);
+    atomic_store(&vc->vc_drain_busy, false);
     vc->vc_close_status = NDIS_STATUS_SUCCESS;
     vc->vc_rec = NULL;
     return vc;

@@ -1201,11 +1201,8 @@ static void test_irql3_spin_lock_misuse(void **state)
 
 /* A work item (a handler that must return with no spin lock held and at
  * the IRQL it was called at) returns holding a spin lock at DISPATCH_LEVEL.
- * KNOWN DEFECT: condis checks this (cn_verify_after_handler) only around
- * the handlers the co layer calls through CN_CALL; the os layer's work
- * item, DPC and timer runners (src/os/work.c queue_run_one_locked,
- * src/os/workitem.c workitem_run, src/os/dpc.c dpc_run) only warn about
- * the IRQL and reset it: no IRQL-3 finding, the held lock is not noticed. */
+ * condis checks what every DPC, I/O work item and timer routine leaves
+ * behind (cn_callback_returned, src/os/irql.c), as it does for handlers. */
 static NDIS_SPIN_LOCK wi_lock;
 static NDIS_EVENT wi_done;
 
@@ -1218,10 +1215,9 @@ static void bad_work(PVOID ctx, NDIS_HANDLE wi)
     NdisSetEvent(&wi_done);
 }
 
-static void test_irql3_work_item_returns_holding_lock_known_defect(void **state)
+static void test_irql3_work_item_returns_holding_lock(void **state)
 {
     (void)state;
-    skip_known_defect();
     struct tclient_vc *vc = start_with_vc(NULL, NULL, NULL);
     NdisAllocateSpinLock(&wi_lock);
     NdisInitializeEvent(&wi_done);
@@ -1392,7 +1388,7 @@ int main(void)
         T(test_irql1_finding_names_its_vc_known_defect),
         T(test_irql2_passive_calls_at_dispatch),
         T(test_irql3_spin_lock_misuse),
-        T(test_irql3_work_item_returns_holding_lock_known_defect),
+        T(test_irql3_work_item_returns_holding_lock),
         T(test_res2_pool_freed_with_nbl_allocated),
         T(test_res1_unload_with_pool_and_memory),
         T(test_res1_untagged_leak_named),

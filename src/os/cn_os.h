@@ -172,6 +172,17 @@ uintptr_t cn_thread_token(void);
  * the verifier is on; 0 otherwise). */
 unsigned cn_spin_locks_held(void);
 
+/* A driver's DPC, I/O work item or timer routine (call: its kind; routine:
+ * its address) returned to condis, which had called it at irql with
+ * locks_before locks held.
+ * Puts the IRQL back if the routine left it changed; with the verifier on,
+ * a changed IRQL or a lock still held is an IRQL-3 finding against the
+ * routine's driver (the verifier installs cn_os_callback_hook). */
+extern void (*cn_os_callback_hook)(const char *driver, const char *call, const void *routine,
+                                   KIRQL irql, unsigned locks_before);
+void cn_callback_returned(const char *call, const void *routine, KIRQL irql,
+                          unsigned locks_before);
+
 /* Remove w from the PASSIVE or DPC queue it waits in. True if it was
  * queued and will not run; false if it is not queued (it may be running). */
 bool cn_work_cancel(struct cn_work *w);

@@ -32,7 +32,10 @@ static void dpc_run(struct cn_work *w)
     PVOID a2 = dpc->SystemArgument2;
     cn_set_current_driver(dpc->DpcOwner);
     __atomic_store_n(&dpc->Inserted, 0, __ATOMIC_SEQ_CST);
+    KIRQL irql = cn_irql();
+    unsigned held = cn_spin_locks_held();
     routine(dpc, ctx, a1, a2);
+    cn_callback_returned("DPC routine", (const void *)routine, irql, held);
 }
 
 void KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext)

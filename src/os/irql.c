@@ -65,3 +65,20 @@ KIRQL KeRaiseIrqlToDpcLevel(void)
 {
     return cn_irql_raise(DISPATCH_LEVEL);
 }
+
+void (*cn_os_callback_hook)(const char *driver, const char *call, const void *routine,
+                            KIRQL irql, unsigned locks_before);
+
+void cn_callback_returned(const char *call, const void *routine, KIRQL irql,
+                          unsigned locks_before)
+{
+    if (cn_os_callback_hook != NULL) {
+        cn_os_callback_hook(cn_current_driver(), call, routine, irql, locks_before);
+        return;
+    }
+    if (cn_irql() != irql) {
+        cn_warn("%s: a %s returned at IRQL %u instead of %u", cn_current_driver(), call,
+                (unsigned)cn_irql(), (unsigned)irql);
+        cn_irql_set(irql);
+    }
+}

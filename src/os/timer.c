@@ -173,13 +173,10 @@ static void *tm_main(void *arg)
         pthread_mutex_unlock(&tm_lock);
 
         cn_set_current_driver(t->t_owner);
+        unsigned held = cn_spin_locks_held();
         fn(NULL, ctx, NULL, NULL);
+        cn_callback_returned("timer function", (const void *)fn, DISPATCH_LEVEL, held);
         cn_set_current_driver(NULL);
-        if (cn_irql() != DISPATCH_LEVEL) {
-            cn_warn("a timer callback returned at IRQL %u instead of DISPATCH_LEVEL",
-                    (unsigned)cn_irql());
-            cn_irql_set(DISPATCH_LEVEL);
-        }
 
         pthread_mutex_lock(&tm_lock);
         t->t_running = false;

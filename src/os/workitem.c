@@ -34,7 +34,10 @@ static void workitem_run(struct cn_work *w)
     /* From here the driver may queue the item again. */
     atomic_store(&wi->wi_queued, false);
     cn_set_current_driver(wi->wi_owner);
+    KIRQL irql = cn_irql();
+    unsigned held = cn_spin_locks_held();
     routine(ctx, h);
+    cn_callback_returned("I/O work item routine", (const void *)routine, irql, held);
     workitem_put(wi);
 }
 

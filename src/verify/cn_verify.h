@@ -188,6 +188,9 @@ const char *cn_verify_symbol(const void *pc, char *buf, size_t len);
  * returns, with what was true before the call. */
 void cn_verify_after_handler(const char *driver, const char *handler, KIRQL irql_before,
                              unsigned locks_before);
+/* The same for a DPC, I/O work item or timer routine (cn_os_callback_hook). */
+void cn_verify_after_callback(const char *driver, const char *call, const void *routine,
+                              KIRQL irql_before, unsigned locks_before);
 /* IRQL-2: the caller must be below DISPATCH_LEVEL (fn is documented
  * PASSIVE_LEVEL). True when it is. */
 bool cn_verify_passive(const char *fn);

@@ -348,22 +348,37 @@ static const char *handler_name(const char *expr, char *buf, size_t len)
     return buf;
 }
 
-void cn_verify_after_handler(const char *driver, const char *expr, KIRQL irql_before,
-                             unsigned locks_before)
+/* IRQL-3: what a driver's code left behind when it returned to condis. */
+static void check_return(const char *driver, const char *call, KIRQL irql_before,
+                         unsigned locks_before)
 {
-    char name[96];
-    const char *handler = handler_name(expr, name, sizeof(name));
     unsigned locks = cn_spin_locks_held();
     KIRQL irql = cn_irql();
     if (locks > locks_before)
-        cn_violation(CN_IRQL3, driver, handler, NULL, NULL,
+        cn_violation(CN_IRQL3, driver, call, NULL, NULL,
                      "returned to condis holding %u spin lock%s it acquired", locks - locks_before,
                      locks - locks_before == 1 ? "" : "s");
     else if (irql != irql_before)
-        cn_violation(CN_IRQL3, driver, handler, NULL, NULL,
+        cn_violation(CN_IRQL3, driver, call, NULL, NULL,
                      "returned to condis at %s, but was called at %s",
                      irql >= DISPATCH_LEVEL ? "DISPATCH_LEVEL" : "PASSIVE_LEVEL",
                      irql_before >= DISPATCH_LEVEL ? "DISPATCH_LEVEL" : "PASSIVE_LEVEL");
     if (irql != irql_before)
         cn_irql_set(irql_before); /* so that condis itself goes on at the right level */
+}
+
+void cn_verify_after_handler(const char *driver, const char *expr, KIRQL irql_before,
+                             unsigned locks_before)
+{
+    char name[96];
+    check_return(driver, handler_name(expr, name, sizeof(name)), irql_before, locks_before);
+}
+
+/* The os layer's hook for DPC, work item and timer routines. */
+void cn_verify_after_callback(const char *driver, const char *call, const void *routine,
+                              KIRQL irql_before, unsigned locks_before)
+{
+    char sym[128], name[176];
+    snprintf(name, sizeof(name), "%s %s", call, cn_verify_symbol(routine, sym, sizeof(sym)));
+    check_return(driver, name, irql_before, locks_before);
 }

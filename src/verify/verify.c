@@ -163,6 +163,7 @@ static uint64_t t_init;
 void cn_verify_init(int mode)
 {
     cn_verify_mode = mode;
+    cn_os_callback_hook = mode != 0 ? cn_verify_after_callback : NULL;
     t_init = cn_now_ns();
     atomic_store(&stop_requested, false);
     for (int r = 0; r < CN_RULE_COUNT; r++)

@@ -18,10 +18,6 @@
  * itself marks a driver's handler, DPC or work item: condis charges a
  * finding to the driver whose code is running, and a test thread is no
  * driver's.
- *
- * Tests named ..._known_defect show a place where condis does not do what
- * RULES.md says; they are skipped (the comment says what happens) unless
- * CN_VERIFY_DEFECTS=1 is set in the environment.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -51,13 +47,6 @@
         __VA_ARGS__;                                                      \
         cn_set_current_driver(prev_drv_);                                 \
     } while (0)
-
-static void skip_known_defect(void)
-{
-    const char *e = getenv("CN_VERIFY_DEFECTS");
-    if (e == NULL || strcmp(e, "1") != 0)
-        skip();
-}
 
 /* A test that failed inside as_driver left its driver name behind. */
 static int setup_verify(void **state)
@@ -750,10 +739,8 @@ static void test_own7_nb_list_changed(void **state)
 
     done_with_findings();
 
-    /* tclient puts its NET_BUFFERs back in order and frees everything.
-     * condis then also reports OWN-4 against tmcm for both NBLs: that is
-     * the false finding test_own4_protocol_changes_nb_list_after_completion
-     * _known_defect shows on a correct run; it is cleared here. */
+    /* tclient, which owns both NBLs again, puts its NET_BUFFERs back in
+     * order and frees everything: no finding may follow (not OWN-4). */
     NET_BUFFER_LIST_FIRST_NB(a) = nb1;
     NET_BUFFER_NEXT_NB(nb1) = NULL;
     NET_BUFFER_NEXT_NB(nb2) = NULL;
@@ -1109,16 +1096,11 @@ static void test_irql1_dispatch_flags_at_passive(void **state)
     assert_int_equal(tdrv_vc_teardown(vc), 0);
 }
 
-/* KNOWN DEFECT (minor): RULES.md wants every finding to name its object;
- * the IRQL-1 finding of a send names none although the VC and its NBLs
- * are known (src/co/send.c, the IRQL-1 check in NdisCoSendNetBufferLists
- * passes object NULL; so do the completion-side IRQL-1 check, the receive
- * side in src/co/recv.c, IRQL-2 in cn_verify_passive and the handler
- * checks of cn_verify_after_handler). */
-static void test_irql1_finding_names_its_vc_known_defect(void **state)
+/* Every finding names its object: the IRQL-1 finding of a send names the
+ * NBL and its VC. */
+static void test_irql1_finding_names_its_vc(void **state)
 {
     (void)state;
-    skip_known_defect();
     struct tmcm_vc *mvc;
     struct tclient_vc *vc = start_with_vc(NULL, NULL, &mvc);
     PNET_BUFFER_LIST nbl = tclient_alloc_nbl(vc, 0, 0);
@@ -1385,7 +1367,7 @@ int main(void)
         T(test_vc3_delete_vc_with_call),
         T(test_vc4_send_on_deleted_vc),
         T(test_irql1_dispatch_flags_at_passive),
-        T(test_irql1_finding_names_its_vc_known_defect),
+        T(test_irql1_finding_names_its_vc),
         T(test_irql2_passive_calls_at_dispatch),
         T(test_irql3_spin_lock_misuse),
         T(test_irql3_work_item_returns_holding_lock),

@@ -21,10 +21,6 @@
  * Each test checks that (a) the rule was found, (b) its first kept finding
  * names client5 (or the miniport) and says what, where and how to fix it,
  * (c) every packet came back exactly once and the run ends clean.
- *
- * Tests named ..._known_defect show a place where condis does not do what
- * RULES.md says; they are skipped (the comment says what happens) unless
- * CN_VERIFY_DEFECTS=1 is set in the environment.
  */
 #define NDIS51 1 /* the NDIS 5.x protocol surface, as client5 sees it */
 
@@ -506,14 +502,52 @@ static void test5_pkt2_zeroed_packet_sent(void **state)
 
 /* ---- PKT-3 -------------------------------------------------------------------------------- */
 
-/* A 5.x miniport completing with NDIS_STATUS_PENDING. Not provoked: the
- * built-in 5.x miniports (sim5, loop5) always complete with a final status
- * and have no knob to misbehave yet (sim5's SimBug is being added), and a
- * test cannot reach the packets condis hands a 5.x miniport. */
-static void test5_pkt3_pending_completion_not_provoked(void **state)
+/* A 5.x miniport completing with NDIS_STATUS_PENDING or
+ * NDIS_STATUS_RESOURCES: sim5's planted bugs 3 and 8 under cosend5. A test
+ * cannot reach the packets condis hands a 5.x miniport, so the built-in
+ * pair runs: every 50th packet sim5 accepts is completed with the bad
+ * status; condis reports PKT-3 against sim5 and gives cosend5 a failure. */
+static void pkt3_body(const char *bug, const char *word)
+{
+    assert_int_equal(condis_param_set("sim5", "SimBug", bug), 0);
+    assert_int_equal(condis_param_set("sim5", "SimBugEvery", "50"), 0);
+    assert_int_equal(condis_param_set("cosend5", "Cosend5Vcs", "2"), 0);
+    assert_int_equal(condis_param_set("cosend5", "Cosend5Count", "500"), 0);
+    struct condis_driver *mp = NULL, *cl = NULL;
+    struct condis_adapter *ad = NULL;
+    cn_test_load_builtin("sim5", &mp);
+    cn_test_load_builtin("cosend5", &cl);
+    assert_int_equal(condis_adapter_add(mp, NULL, &ad), 0);
+    assert_int_equal(condis_bind_all(), 0);
+    struct condis_driver_stats st;
+    for (unsigned ms = 0; ms < 10000; ms++) {
+        assert_int_equal(condis_driver_stats(cl, &st), 0);
+        if (st.vcs_created == 2 && st.vcs_live == 0)
+            break;
+        NdisMSleep(1000);
+    }
+    assert_int_equal(condis_stop(), 0);
+    /* 1000 packets, every 50th bad: 20 findings, each a failed send. */
+    assert_int_equal(st.nbls_sent, 1000);
+    assert_int_equal(st.nbls_completed, 1000);
+    assert_int_equal(st.nbls_failed, 20);
+    assert_int_equal(condis_verify_count("PKT-3"), 20);
+    const struct condis_violation *v = check_finding("PKT-3", "sim5");
+    assert_non_null(strstr(v->message, word));
+    expect_only("PKT-3", NULL);
+    done_with_findings();
+}
+
+static void test5_pkt3_pending_completion(void **state)
 {
     (void)state;
-    skip();
+    pkt3_body("3", "NDIS_STATUS_PENDING");
+}
+
+static void test5_pkt3_resources_completion(void **state)
+{
+    (void)state;
+    pkt3_body("8", "NDIS_STATUS_RESOURCES");
 }
 
 /* ---- PKT-4 -------------------------------------------------------------------------------- */
@@ -634,7 +668,8 @@ int main(void)
         T(test5_pkt1_reinitialize_with_buffers_chained),
         T(test5_pkt2_zeroed_packet_freed),
         T(test5_pkt2_zeroed_packet_sent),
-        T(test5_pkt3_pending_completion_not_provoked),
+        T(test5_pkt3_pending_completion),
+        T(test5_pkt3_resources_completion),
         T(test5_pkt4_media_info_changed_in_flight),
         T(test5_pkt4_media_info_freed_in_flight),
         T(test5_pkt4_media_info_inside_freed_block),

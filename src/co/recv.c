@@ -48,8 +48,10 @@ VOID NdisMCoIndicateReceiveNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_
     struct condis_adapter *ad = vc->vc_adapter;
     ULONG flags = CoReceiveFlags;
     if ((flags & NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL) && cn_irql() != DISPATCH_LEVEL) {
-        cn_violation(CN_IRQL1, vc->vc_mp_name, "NdisMCoIndicateReceiveNetBufferLists", NULL,
-                     NULL, "NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL set below DISPATCH_LEVEL; condis "
+        char obj[128];
+        cn_violation(CN_IRQL1, vc->vc_mp_name, "NdisMCoIndicateReceiveNetBufferLists",
+                     cn_vc_text(vc, obj, sizeof(obj)), NULL,
+                     "NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL set below DISPATCH_LEVEL; condis "
                      "clears it");
         flags &= ~(ULONG)NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
     }

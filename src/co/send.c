@@ -186,9 +186,12 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
         }
         return;
     }
-    if ((SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) && cn_irql() != DISPATCH_LEVEL)
-        cn_violation(CN_IRQL1, vc->vc_client_name, "NdisCoSendNetBufferLists", NULL, NULL,
+    if ((SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) && cn_irql() != DISPATCH_LEVEL) {
+        char obj[320];
+        cn_violation(CN_IRQL1, vc->vc_client_name, "NdisCoSendNetBufferLists",
+                     nbl_vc_text(NetBufferLists, vc, obj, sizeof(obj)), NULL,
                      "NDIS_SEND_FLAGS_DISPATCH_LEVEL set below DISPATCH_LEVEL");
+    }
 
     /* Take the NBLs: mark each as sending and record its VC. NBLs condis
      * cannot take are set aside and completed with a failure. */
@@ -480,7 +483,12 @@ VOID NdisMCoSendNetBufferListsComplete(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIS
     ULONG flags = SendCompleteFlags;
     if (__builtin_expect((flags & NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL) &&
                              cn_irql() != DISPATCH_LEVEL, 0)) {
-        cn_violation(CN_IRQL1, NULL, "NdisMCoSendNetBufferListsComplete", NULL, NULL,
+        char obj[320];
+        struct cn_vc *vc = cn_vc_get(NdisVcHandle);
+        cn_violation(CN_IRQL1, NULL, "NdisMCoSendNetBufferListsComplete",
+                     vc ? nbl_vc_text(NetBufferLists, vc, obj, sizeof(obj))
+                        : cn_nbl_text(NetBufferLists, obj, sizeof(obj)),
+                     NULL,
                      "NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL set below DISPATCH_LEVEL; condis "
                      "clears it");
         flags &= ~(ULONG)NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL;

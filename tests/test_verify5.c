@@ -51,6 +51,16 @@ static int setup_verify(void **state)
     return cn_test_setup_verify(state);
 }
 
+/* The verifier takes sends back (OWN-6) after half the driver timeout:
+ * 400 ms keeps those tests short. */
+static int setup_verify_short_wait(void **state)
+{
+    (void)state;
+    cn_set_current_driver(NULL);
+    struct condis_options o = { .verify = CONDIS_VERIFY_ON, .wait_ms = 400 };
+    return condis_init(&o);
+}
+
 #define MAX_FINDINGS 256
 static struct condis_violation found[MAX_FINDINGS];
 
@@ -550,6 +560,43 @@ static void test5_pkt3_resources_completion(void **state)
     pkt3_body("8", "NDIS_STATUS_RESOURCES");
 }
 
+/* ---- OWN-6 with a 5.x miniport ------------------------------------------------------------ */
+
+/* sim5 drops every 100th packet and never completes it (SimBug=2). cosend
+ * cannot finish; at the end of the run the verifier takes each dropped
+ * send back (OWN-6) and the run ends without a leak: the packets condis
+ * made for sim5 are freed with its adapter, and none of sim5's late
+ * completions could reach an NBL that went back to cosend. */
+static void test5_own6_packets_never_completed(void **state)
+{
+    (void)state;
+    assert_int_equal(condis_param_set("sim5", "SimBug", "2"), 0);
+    assert_int_equal(condis_param_set("cosend", "CosendVcs", "2"), 0);
+    assert_int_equal(condis_param_set("cosend", "CosendCount", "500"), 0);
+    assert_int_equal(condis_param_set("cosend", "CosendChain", "4"), 0);
+    struct condis_driver *mp = NULL, *cl = NULL;
+    struct condis_adapter *ad = NULL;
+    cn_test_load_builtin("sim5", &mp);
+    cn_test_load_builtin("cosend", &cl);
+    assert_int_equal(condis_adapter_add(mp, NULL, &ad), 0);
+    assert_int_equal(condis_bind_all(), 0);
+    struct condis_driver_stats st;
+    for (unsigned ms = 0; ms < 10000; ms++) {
+        assert_int_equal(condis_driver_stats(cl, &st), 0);
+        if (st.nbls_sent == 1000 && st.nbls_completed == 990)
+            break;
+        NdisMSleep(1000);
+    }
+    assert_int_equal(st.nbls_completed, 990);
+    assert_int_equal(condis_stop(), 0);
+    assert_int_equal(condis_driver_stats(cl, &st), 0);
+    assert_int_equal(st.nbls_sent, 1000);
+    assert_int_equal(condis_verify_count("OWN-6"), 10);
+    check_finding("OWN-6", "sim5");
+    expect_only("OWN-6", NULL);
+    done_with_findings();
+}
+
 /* ---- PKT-4 -------------------------------------------------------------------------------- */
 
 static void test5_pkt4_media_info_changed_in_flight(void **state)
@@ -670,6 +717,8 @@ int main(void)
         T(test5_pkt2_zeroed_packet_sent),
         T(test5_pkt3_pending_completion),
         T(test5_pkt3_resources_completion),
+        cmocka_unit_test_setup_teardown(test5_own6_packets_never_completed,
+                                        setup_verify_short_wait, cn_test_teardown),
         T(test5_pkt4_media_info_changed_in_flight),
         T(test5_pkt4_media_info_freed_in_flight),
         T(test5_pkt4_media_info_inside_freed_block),

@@ -82,6 +82,11 @@ struct cn_driver {
      * CallMgrAfContext co keeps (the wrapper compat5's handlers expect).
      * The completion may come before CmOpenAf has even returned. */
     NDIS_HANDLE (*drv_cm_af_complete_ctx)(NDIS_HANDLE NdisAfHandle, NDIS_HANDLE completed);
+    /* Set by compat5 for an NDIS 5 miniport, NULL otherwise: the verifier
+     * is taking nbl back from the miniport (OWN-6) and returns it to the
+     * protocol next; whatever the miniport still holds of it (5.x packets)
+     * must stop pointing at it. */
+    void (*drv_send_reclaimed)(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_LIST nbl);
 };
 
 /* ---- adapters (miniport instances) ---------------------------------------- */

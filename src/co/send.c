@@ -562,6 +562,9 @@ size_t cn_send_reclaim(uint64_t min_age_ns)
                      "to the protocol with NDIS_STATUS_REQUEST_ABORTED so that the run can end",
                      age);
         cn_vhist_add(s, CN_EV_RECLAIM, "condis");
+        struct cn_driver *mp = vc->vc_adapter ? vc->vc_adapter->ad_miniport : NULL;
+        if (mp != NULL && mp->drv_send_reclaimed != NULL)
+            mp->drv_send_reclaimed(vc->vc_mp_context, nbl);
         /* The miniport may still hold it in its own queue through the
          * link; the protocol owns it from here on. */
         NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;

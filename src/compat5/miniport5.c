@@ -142,10 +142,81 @@ VOID NdisMRegisterUnloadHandler(NDIS_HANDLE NdisWrapperHandle, PDRIVER_UNLOAD Un
         m5->m5_unload = UnloadHandler;
 }
 
+/* ---- packets the miniport never completed (OWN-6) ------------------------------------ */
+
+/* When the verifier takes an NBL back from a 5.x miniport that never
+ * completed its packets, those packets stay with the miniport, which may
+ * still complete them late. Their co5_private (their NBL) is swapped for
+ * this mark: a late completion then frees the packet and touches no NBL,
+ * and the adapter frees the ones never completed when it goes. */
+static char orphan_mark;
+#define CN_M5_ORPHAN ((void *)&orphan_mark)
+
+struct orphan_scan {
+    void *os_match;             /* NBL to orphan the packets of, or CN_M5_ORPHAN */
+    PNDIS_PACKET os_found[64];  /* orphans to free (os_match == CN_M5_ORPHAN) */
+    size_t os_n, os_more;
+};
+
+static void orphan_one(struct cn_pool *p, void *elem, void *arg)
+{
+    (void)p;
+    struct cn_packet *cp = elem;
+    struct orphan_scan *o = arg;
+    if (cp->cookie != CN_PACKET_COOKIE)
+        return;
+    if (o->os_match != CN_M5_ORPHAN) {
+        void *expected = o->os_match;
+        if (__atomic_compare_exchange_n(&cp->co5_private, &expected, CN_M5_ORPHAN, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            o->os_n++;
+    } else if (__atomic_load_n(&cp->co5_private, __ATOMIC_ACQUIRE) == CN_M5_ORPHAN) {
+        if (o->os_n < sizeof(o->os_found) / sizeof(o->os_found[0]))
+            o->os_found[o->os_n++] = &cp->packet;
+        else
+            o->os_more++;
+    }
+}
+
+static struct cn_pool *packet_pool_of(NDIS_HANDLE h)
+{
+    struct cn_packet_pool *pp = cn_packet_pool_get(h, "condis");
+    return pp ? &pp->pp_pool : NULL;
+}
+
+static void packet_free(PNDIS_PACKET P);
+
+/* co's drv_send_reclaimed: the verifier's watchdog is about to give nbl
+ * back to the protocol. */
+static void send_reclaimed(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_LIST nbl)
+{
+    struct cn_mvc5 *vc = MiniportVcContext;
+    struct cn_pool *p = vc && vc->mvc_ad ? packet_pool_of(vc->mvc_ad->ad5_packets) : NULL;
+    if (p != NULL) {
+        struct orphan_scan o = { .os_match = nbl };
+        cn_pool_each(p, orphan_one, &o);
+    }
+    nbl->MiniportReserved[0] = nbl->MiniportReserved[1] = NULL;
+}
+
+/* The adapter goes: its miniport will never complete its orphans now. */
+static void free_orphans(struct cn_ad5 *ad)
+{
+    struct cn_pool *p = ad->ad5_packets ? packet_pool_of(ad->ad5_packets) : NULL;
+    for (bool more = p != NULL; more;) {
+        struct orphan_scan o = { .os_match = CN_M5_ORPHAN };
+        cn_pool_each(p, orphan_one, &o);
+        for (size_t i = 0; i < o.os_n; i++)
+            packet_free(o.os_found[i]);
+        more = o.os_more != 0;
+    }
+}
+
 /* ---- control shims -------------------------------------------------------------- */
 
 static VOID free_adapter(struct cn_ad5 *ad)
 {
+    free_orphans(ad);
     while (!IsListEmpty(&ad->ad5_afs)) {
         PLIST_ENTRY e = RemoveHeadList(&ad->ad5_afs);
         free(CONTAINING_RECORD(e, struct cn_maf5, maf_link));
@@ -754,7 +825,12 @@ static VOID co_send_shim(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_LIST NetBuff
 VOID NdisMCoSendComplete(NDIS_STATUS Status, NDIS_HANDLE NdisVcHandle, PNDIS_PACKET Packet)
 {
     struct cn_packet *cp = cn_packet_check(Packet);
-    PNET_BUFFER_LIST nbl = cp ? cp->co5_private : NULL;
+    PNET_BUFFER_LIST nbl = cp ? __atomic_load_n((void **)&cp->co5_private, __ATOMIC_ACQUIRE) : NULL;
+    if (nbl == CN_M5_ORPHAN) {
+        /* Late: its NBL went back to the protocol (OWN-6, reported then). */
+        packet_free(Packet);
+        return;
+    }
     if (nbl == NULL) {
         char obj[160];
         snprintf(obj, sizeof(obj), "packet %p", (void *)Packet);
@@ -937,7 +1013,9 @@ NDIS_STATUS NdisMRegisterMiniport(NDIS_HANDLE NdisWrapperHandle,
     if (st == NDIS_STATUS_SUCCESS) {
         m5->m5_handle = h;
         m5->m5_name = cn_current_driver();
-        cn_driver_from_handle(h, CN_DRV_MINIPORT)->drv_cm_af_complete_ctx = cm_af_complete_ctx;
+        struct cn_driver *drv = cn_driver_from_handle(h, CN_DRV_MINIPORT);
+        drv->drv_cm_af_complete_ctx = cm_af_complete_ctx;
+        drv->drv_send_reclaimed = send_reclaimed;
     }
     return st;
 }

@@ -113,7 +113,6 @@ static NDIS_STATUS config_open(NDIS_HANDLE owner_handle, PNDIS_HANDLE Configurat
 NDIS_STATUS NdisOpenConfigurationEx(PNDIS_CONFIGURATION_OBJECT ConfigObject,
                                     PNDIS_HANDLE ConfigurationHandle)
 {
-    CN_PASSIVE("NdisOpenConfigurationEx");
     if (ConfigObject == NULL || ConfigurationHandle == NULL)
         return NDIS_STATUS_FAILURE;
     *ConfigurationHandle = NULL;
@@ -131,7 +130,6 @@ NDIS_STATUS NdisOpenConfigurationEx(PNDIS_CONFIGURATION_OBJECT ConfigObject,
 void NdisOpenConfiguration(PNDIS_STATUS Status, PNDIS_HANDLE ConfigurationHandle,
                            NDIS_HANDLE WrapperConfigurationContext)
 {
-    CN_PASSIVE("NdisOpenConfiguration");
     *ConfigurationHandle = NULL;
     *Status = config_open(WrapperConfigurationContext, ConfigurationHandle,
                           "NdisOpenConfiguration");
@@ -140,7 +138,6 @@ void NdisOpenConfiguration(PNDIS_STATUS Status, PNDIS_HANDLE ConfigurationHandle
 void NdisOpenProtocolConfiguration(PNDIS_STATUS Status, PNDIS_HANDLE ConfigurationHandle,
                                    PNDIS_STRING ProtocolSection)
 {
-    CN_PASSIVE("NdisOpenProtocolConfiguration");
     CN_IRQL_CHECK_PASSIVE("NdisOpenProtocolConfiguration");
     *ConfigurationHandle = NULL;
     *Status = NDIS_STATUS_FAILURE;
@@ -267,7 +264,6 @@ void NdisReadConfiguration(PNDIS_STATUS Status, PNDIS_CONFIGURATION_PARAMETER *P
                            NDIS_HANDLE ConfigurationHandle, PNDIS_STRING Keyword,
                            NDIS_PARAMETER_TYPE ParameterType)
 {
-    CN_PASSIVE("NdisReadConfiguration");
     *Status = NDIS_STATUS_FAILURE;
     *ParameterValue = NULL;
     CN_IRQL_CHECK_PASSIVE("NdisReadConfiguration");
@@ -354,7 +350,6 @@ void NdisReadConfiguration(PNDIS_STATUS Status, PNDIS_CONFIGURATION_PARAMETER *P
 void NdisWriteConfiguration(PNDIS_STATUS Status, NDIS_HANDLE ConfigurationHandle,
                             PNDIS_STRING Keyword, PNDIS_CONFIGURATION_PARAMETER ParameterValue)
 {
-    CN_PASSIVE("NdisWriteConfiguration");
     *Status = NDIS_STATUS_FAILURE;
     CN_IRQL_CHECK_PASSIVE("NdisWriteConfiguration");
     struct cn_config *c = config_get(ConfigurationHandle, "NdisWriteConfiguration");
@@ -409,7 +404,6 @@ void NdisWriteConfiguration(PNDIS_STATUS Status, NDIS_HANDLE ConfigurationHandle
 void NdisOpenConfigurationKeyByName(PNDIS_STATUS Status, NDIS_HANDLE ConfigurationHandle,
                                     PNDIS_STRING SubKeyName, PNDIS_HANDLE SubKeyHandle)
 {
-    CN_PASSIVE("NdisOpenConfigurationKeyByName");
     *Status = NDIS_STATUS_FAILURE;
     *SubKeyHandle = NULL;
     CN_IRQL_CHECK_PASSIVE("NdisOpenConfigurationKeyByName");
@@ -452,7 +446,6 @@ void NdisOpenConfigurationKeyByIndex(PNDIS_STATUS Status, NDIS_HANDLE Configurat
 void NdisReadNetworkAddress(PNDIS_STATUS Status, PVOID *NetworkAddress,
                             PUINT NetworkAddressLength, NDIS_HANDLE ConfigurationHandle)
 {
-    CN_PASSIVE("NdisReadNetworkAddress");
     *Status = NDIS_STATUS_FAILURE;
     *NetworkAddress = NULL;
     *NetworkAddressLength = 0;

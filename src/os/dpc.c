@@ -117,12 +117,9 @@ static void flush_marker_run(struct cn_work *w)
  * every processor has run only after all of them. */
 void KeFlushQueuedDpcs(void)
 {
-    CN_PASSIVE("KeFlushQueuedDpcs");
-    if (cn_os_cpu_self() >= 0) {
-        cn_warn("KeFlushQueuedDpcs called from a DPC; it must be called at PASSIVE_LEVEL");
-        return;
-    }
     CN_IRQL_CHECK_PASSIVE("KeFlushQueuedDpcs");
+    if (cn_os_cpu_self() >= 0)
+        return; /* waiting for its own processor's queue would never end */
     unsigned n = cn_cpu_count();
     for (unsigned i = 0; i < n; i++) {
         struct flush_marker m;

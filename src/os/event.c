@@ -157,7 +157,6 @@ void NdisResetEvent(PNDIS_EVENT Event)
 
 BOOLEAN NdisWaitEvent(PNDIS_EVENT Event, UINT MsToWait)
 {
-    CN_PASSIVE("NdisWaitEvent");
     CN_IRQL_CHECK_PASSIVE("NdisWaitEvent");
     uint64_t deadline = MsToWait == 0 ? 0 : cn_now_ns() + (uint64_t)MsToWait * 1000000u;
     return event_wait(&Event->Event, deadline) ? TRUE : FALSE;

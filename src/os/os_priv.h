@@ -6,6 +6,7 @@
 #define CN_OS_PRIV_H
 
 #include "cn_os.h"
+#include "../verify/cn_verify.h" /* CN_VERIFYING, IRQL-2 findings */
 
 /* The emulated processor whose DPC thread is calling, or -1 for any other
  * thread (work.c). */
@@ -40,12 +41,17 @@ static inline void cn_os_cpu_relax(void)
 #endif
 }
 
-/* Adds a formatted warning about an IRQL rule and counts it. */
+/* A function documented PASSIVE_LEVEL only: called above it, the verifier
+ * reports IRQL-2 (once, as a finding); with the verifier off, condis warns. */
 #define CN_IRQL_CHECK_PASSIVE(fn)                                              \
     do {                                                                       \
-        if (cn_irql() > PASSIVE_LEVEL)                                         \
-            cn_warn("%s called at IRQL %u; it must be called at "              \
-                    "PASSIVE_LEVEL (IRQL-2)", (fn), (unsigned)cn_irql());      \
+        if (cn_irql() > PASSIVE_LEVEL) {                                       \
+            if (CN_VERIFYING)                                                  \
+                cn_verify_passive(fn);                                         \
+            else                                                               \
+                cn_warn("%s called at IRQL %u; it must be called at "          \
+                        "PASSIVE_LEVEL (IRQL-2)", (fn), (unsigned)cn_irql());  \
+        }                                                                      \
     } while (0)
 
 #endif /* CN_OS_PRIV_H */

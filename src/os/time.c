@@ -39,7 +39,6 @@ static void sleep_ns(uint64_t ns)
 
 void NdisMSleep(ULONG MicrosecondsToSleep)
 {
-    CN_PASSIVE("NdisMSleep");
     CN_IRQL_CHECK_PASSIVE("NdisMSleep");
     sleep_ns((uint64_t)MicrosecondsToSleep * 1000u);
 }
@@ -59,7 +58,6 @@ void KeStallExecutionProcessor(ULONG MicroSeconds)
 NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                 PLARGE_INTEGER Interval)
 {
-    CN_PASSIVE("KeDelayExecutionThread");
     (void)WaitMode;
     (void)Alertable;
     CN_IRQL_CHECK_PASSIVE("KeDelayExecutionThread");

@@ -349,16 +349,26 @@ static const char *handler_name(const char *expr, char *buf, size_t len)
 }
 
 /* IRQL-3: what a driver's code left behind when it returned to condis. */
+/* Locks of this thread already reported as held on a return: the handler
+ * that kept one returned through condis code that called it (a DPC, a
+ * wrapper) and each of those returns would find it again. Found once, at
+ * the innermost return, against the driver that kept it. */
+static _Thread_local unsigned locks_reported;
+
 static void check_return(const char *driver, const char *call, KIRQL irql_before,
                          unsigned locks_before)
 {
     unsigned locks = cn_spin_locks_held();
     KIRQL irql = cn_irql();
-    if (locks > locks_before)
+    if (locks_reported > locks)
+        locks_reported = locks; /* released since */
+    if (locks > locks_before + locks_reported) {
+        unsigned extra = locks - locks_before - locks_reported;
+        locks_reported += extra;
         cn_violation(CN_IRQL3, driver, call, NULL, NULL,
-                     "returned to condis holding %u spin lock%s it acquired", locks - locks_before,
-                     locks - locks_before == 1 ? "" : "s");
-    else if (irql != irql_before)
+                     "returned to condis holding %u spin lock%s it acquired", extra,
+                     extra == 1 ? "" : "s");
+    } else if (locks <= locks_before && irql != irql_before)
         cn_violation(CN_IRQL3, driver, call, NULL, NULL,
                      "returned to condis at %s, but was called at %s",
                      irql >= DISPATCH_LEVEL ? "DISPATCH_LEVEL" : "PASSIVE_LEVEL",

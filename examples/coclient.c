@@ -47,6 +47,45 @@
  *   CoclientSize    bytes per NBL           (default 256, at least 4)
  *   CoclientWindow  NBLs in flight at most  (default 32)
  *
+ * Test-only knobs: planted bugs. They exist so that `condis run --verify`
+ * can be shown to catch a protocol that breaks one rule (ids as in condis'
+ * RULES.md); with CoclientBug unset the client behaves exactly as described
+ * above. Everything they do is in the "Planted bugs" section below, each bug
+ * in its own function marked PLANTED BUG.
+ *   CoclientBug=ID      break rule ID (a string):
+ *     OWN-1   write a byte of the data of an NBL just sent, while in flight
+ *     OWN-2   read NET_BUFFER_LIST_STATUS right after sending, take its value
+ *             (not PENDING) for the result and free the NBL (condis refuses
+ *             the free, so the verifier also reports OWN-3)
+ *     OWN-3   the worker thread frees an NBL another thread sent, in flight
+ *     NBL-1   send an NBL whose SourceHandle is NULL
+ *     NBL-2   send a NET_BUFFER_LIST the client made itself (heap memory)
+ *     NBL-4   send an extra NBL whose DataLength runs past its MDL
+ *     VC-1    send an extra NBL on the VC after its call was closed
+ *     VC-2    stop sending and NdisClCloseCall with NBLs still in flight
+ *     VC-3    NdisCoDeleteVc on the VC while its call is up
+ *     VC-4    send an extra NBL on the VC handle after NdisCoDeleteVc
+ *     IRQL-1  send an extra NBL with NDIS_SEND_FLAGS_DISPATCH_LEVEL from
+ *             the worker, at PASSIVE_LEVEL
+ *     IRQL-2  NdisMSleep in the send-complete handler at DISPATCH_LEVEL
+ *     IRQL-3  return from the send-complete handler holding a spin lock
+ *             (released again in a later call of the handler)
+ *     RES-1   leave a memory block allocated at bind unfreed at unload
+ *     RES-2   NdisFreeNetBufferListPool once the run has drained, with the
+ *             pool's NBLs still allocated (the pool is freed again at unbind)
+ *   CoclientBugEvery=K  plant the bug again every K NBLs sent (default 0:
+ *                       once). The first time is once CoclientWindow + 8
+ *                       NBLs have been sent (sooner if CoclientCount is
+ *                       smaller). VC-1, VC-2, VC-4, RES-1 and RES-2 can
+ *                       only happen once per run.
+ * An ID the client does not know is reported with DbgPrint and fails the
+ * bind (NDIS_STATUS_FAILURE), so a typo cannot pass for a clean run. The
+ * bugs that act on an NBL in flight (OWN-1, OWN-2, OWN-3) check under the
+ * binding lock that the NBL has not come back yet, but it can still complete
+ * in the moment before the bug acts; run them over a miniport that completes
+ * later (sim with SimLatencyUs, as condis' tests do). Whatever condis
+ * refuses or repairs, the client carries on and ends its run in order.
+ *
  * Each payload starts with a 32-bit little-endian sequence number; byte i >= 4
  * holds (UCHAR)(sequence + i), so a receiver can tell a damaged packet from a
  * reordered or repeated one.
@@ -94,6 +133,26 @@
 #define COCLIENT_AF_SIGNATURE 0x46414C43      /* "CLAF" */
 #define COCLIENT_VC_SIGNATURE 0x43564C43      /* "CLVC" */
 #define COCLIENT_SLOT_SIGNATURE 0x544F4C53    /* "SLOT" */
+
+/* The rule a planted bug breaks (CoclientBug); test only, see the header. */
+typedef enum _COCLIENT_BUG {
+    CoclientBugNone,
+    CoclientBugOwn1,
+    CoclientBugOwn2,
+    CoclientBugOwn3,
+    CoclientBugNbl1,
+    CoclientBugNbl2,
+    CoclientBugNbl4,
+    CoclientBugVc1,
+    CoclientBugVc2,
+    CoclientBugVc3,
+    CoclientBugVc4,
+    CoclientBugIrql1,
+    CoclientBugIrql2,
+    CoclientBugIrql3,
+    CoclientBugRes1,
+    CoclientBugRes2
+} COCLIENT_BUG;
 
 /* ---- per-binding state -------------------------------------------------- */
 
@@ -234,6 +293,27 @@ typedef struct _COCLIENT_BINDING {
 
     COCLIENT_AF Af;
     COCLIENT_VC Vc;
+
+    /*
+     * Planted bugs (test only; all zero/NULL when CoclientBug is unset).
+     * BugNextAt, BugNblOut and BugFakeOut are under Lock. BugNbl is an extra
+     * NBL of NblPool with its own MDL and buffer, sent only by the bugs;
+     * BugFakeNbl is a NET_BUFFER_LIST in plain memory (NBL-2).
+     */
+    COCLIENT_BUG Bug;
+    ULONG BugEvery;
+    ULONG BugNextAt;          /* plant when Vc.Sent reaches this */
+    ULONG BugPlanted;         /* how many times it was planted */
+    BOOLEAN BugInvalid;       /* CoclientBug named no known rule */
+    BOOLEAN BugNblOut;        /* BugNbl was sent and is not back */
+    BOOLEAN BugFakeOut;       /* BugFakeNbl was sent and is not back */
+    BOOLEAN BugLockHeld;      /* BugLock was kept across a handler return */
+    NDIS_SPIN_LOCK BugLock;   /* IRQL-3 */
+    PNET_BUFFER_LIST BugNbl;
+    PMDL BugMdl;
+    PUCHAR BugBuffer;
+    PNET_BUFFER_LIST BugFakeNbl;
+    NDIS_HANDLE BugStaleVc;   /* VC-4: the handle NdisCoDeleteVc took */
 } COCLIENT_BINDING, *PCOCLIENT_BINDING;
 
 /* ---- globals ------------------------------------------------------------- */
@@ -294,6 +374,18 @@ static PROTOCOL_CL_NOTIFY_CLOSE_AF CoclientClNotifyCloseAf;
 
 /* The run, on an NDIS I/O work item. */
 static NDIS_IO_WORKITEM_FUNCTION CoclientWorker;
+
+/* Planted bugs (test only), defined at the end of the run's section. */
+static VOID CoclientReadBugParameters(PCOCLIENT_BINDING b, NDIS_HANDLE Config);
+static NDIS_STATUS CoclientBugSetup(PCOCLIENT_BINDING b);
+static VOID CoclientBugFreeResources(PCOCLIENT_BINDING b);
+static VOID CoclientBugStamp(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Slot);
+static VOID CoclientBugAfterSend(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Last);
+static BOOLEAN CoclientBugNblBack(PCOCLIENT_BINDING b, PNET_BUFFER_LIST Nbl);
+static VOID CoclientBugInCompletion(PCOCLIENT_BINDING b, KIRQL Irql);
+static VOID CoclientBugDrain(PCOCLIENT_BINDING b);
+static VOID CoclientBugAfterCloseCall(PCOCLIENT_BINDING b);
+static VOID CoclientBugAfterDeleteVc(PCOCLIENT_BINDING b);
 
 /* ======================================================================
  * Small helpers
@@ -473,6 +565,7 @@ static VOID CoclientReadParameters(PCOCLIENT_BINDING b)
                                         COCLIENT_MIN_SIZE, COCLIENT_MAX_SIZE);
         b->Window = CoclientReadParameter(config, L"CoclientWindow", COCLIENT_DEFAULT_WINDOW, 1,
                                           COCLIENT_MAX_WINDOW);
+        CoclientReadBugParameters(b, config); /* test only */
         NdisCloseConfiguration(config);
     } else {
         DbgPrint("coclient: NdisOpenConfigurationEx failed (0x%08lx), using defaults\n",
@@ -499,6 +592,7 @@ static VOID CoclientFreeSendResources(PCOCLIENT_BINDING b)
     ULONG i;
     BOOLEAN allBack = TRUE;
 
+    CoclientBugFreeResources(b); /* test only: what a planted bug added */
     if (b->Slots != NULL) {
         for (i = 0; i < b->SlotCount; i++) {
             PCOCLIENT_SLOT slot = &b->Slots[i];
@@ -643,6 +737,7 @@ static VOID CoclientPump(PCOCLIENT_BINDING b, ULONG SendFlags)
         PCOCLIENT_SLOT slot;
         PNET_BUFFER_LIST head = NULL;
         PNET_BUFFER_LIST *tail = &head;
+        PCOCLIENT_SLOT last = NULL;
         NDIS_HANDLE vcHandle;
         BOOLEAN more;
 
@@ -672,13 +767,17 @@ static VOID CoclientPump(PCOCLIENT_BINDING b, ULONG SendFlags)
         /* Stamp outside the lock: nobody else can reach these slots yet. */
         for (slot = batch; slot != NULL; slot = slot->NextFree) {
             CoclientPrepareNbl(b, slot, vcHandle);
+            CoclientBugStamp(b, slot); /* test only */
             *tail = slot->Nbl;
             tail = &NET_BUFFER_LIST_NEXT_NBL(slot->Nbl);
+            last = slot;
         }
 
-        if (head != NULL)
+        if (head != NULL) {
             NdisCoSendNetBufferLists(vcHandle, head, SendFlags);
-        /* From here the chain is NDIS's; it comes back through the handler. */
+            /* From here the chain is NDIS's; it comes back through the handler. */
+            CoclientBugAfterSend(b, last); /* test only */
+        }
 
         InterlockedExchange(&b->Pumping, 0);
 
@@ -785,6 +884,8 @@ static VOID CoclientCoSendNetBufferListsComplete(NDIS_HANDLE ProtocolVcContext,
         NDIS_STATUS status;
 
         next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+        if (CoclientBugNblBack(b, nbl))
+            continue; /* test only: a planted bug's own NBL */
 
         /* ProtocolReserved is ours, so the slot pointer in it can be trusted
          * unless something below wrote there, which the checks catch. */
@@ -823,6 +924,7 @@ static VOID CoclientCoSendNetBufferListsComplete(NDIS_HANDLE ProtocolVcContext,
 
     if (b != NULL) {
         CoclientAfterReclaim(b, sendFlags);
+        CoclientBugInCompletion(b, irql); /* test only */
         CoclientLeaveHandler(b);
     }
 }
@@ -1520,6 +1622,7 @@ static VOID CoclientSendAll(PCOCLIENT_BINDING b)
     NdisReleaseSpinLock(&b->Lock);
 
     CoclientPump(b, 0); /* PASSIVE_LEVEL here, so no DISPATCH flag */
+    CoclientBugDrain(b); /* test only: plants the worker's bugs meanwhile */
     NdisWaitEvent(&b->DrainedEvent, 0);
     CoclientCheckSendsBack(b);
 }
@@ -1668,7 +1771,9 @@ static VOID CoclientWorker(PVOID WorkItemContext, NDIS_HANDLE NdisIoWorkItemHand
             if (!stop && CoclientMakeCall(b))
                 CoclientSendAll(b);
             CoclientCloseCall(b); /* no-op unless the call is up */
+            CoclientBugAfterCloseCall(b); /* test only */
             CoclientDeleteVc(b);  /* no-op unless the VC has no call */
+            CoclientBugAfterDeleteVc(b); /* test only */
         }
         CoclientCloseAf(b);
         CoclientReport(b);
@@ -1771,6 +1876,527 @@ static VOID CoclientCoAfRegisterNotify(NDIS_HANDLE ProtocolBindingContext,
 
     if (ready)
         CoclientStartRun(b);
+}
+
+/* ======================================================================
+ * Planted bugs (test only: CoclientBug / CoclientBugEvery)
+ *
+ * Each function marked PLANTED BUG breaks one rule on purpose, so that a
+ * test can show condis' verifier catching it. With CoclientBug unset
+ * (b->Bug == CoclientBugNone) every hook below returns at once and changes
+ * nothing. Whatever condis refuses or repairs, the client goes on and ends
+ * its run in order.
+ * ====================================================================== */
+
+static const struct {
+    PCWSTR Id;
+    COCLIENT_BUG Bug;
+} g_CoclientBugIds[] = {
+    { L"OWN-1", CoclientBugOwn1 },   { L"OWN-2", CoclientBugOwn2 },
+    { L"OWN-3", CoclientBugOwn3 },   { L"NBL-1", CoclientBugNbl1 },
+    { L"NBL-2", CoclientBugNbl2 },   { L"NBL-4", CoclientBugNbl4 },
+    { L"VC-1", CoclientBugVc1 },     { L"VC-2", CoclientBugVc2 },
+    { L"VC-3", CoclientBugVc3 },     { L"VC-4", CoclientBugVc4 },
+    { L"IRQL-1", CoclientBugIrql1 }, { L"IRQL-2", CoclientBugIrql2 },
+    { L"IRQL-3", CoclientBugIrql3 }, { L"RES-1", CoclientBugRes1 },
+    { L"RES-2", CoclientBugRes2 },
+};
+
+/* The memory block RES-1 leaves behind; never freed, on purpose. */
+static PVOID g_CoclientBugLeak;
+
+/* Any IRQL. The name of the bug, for DbgPrint. */
+static PCWSTR CoclientBugName(COCLIENT_BUG Bug)
+{
+    ULONG i;
+
+    for (i = 0; i < RTL_NUMBER_OF(g_CoclientBugIds); i++) {
+        if (g_CoclientBugIds[i].Bug == Bug)
+            return g_CoclientBugIds[i].Id;
+    }
+    return L"none";
+}
+
+/*
+ * PASSIVE_LEVEL, from CoclientReadParameters. Reads CoclientBug (a string)
+ * and CoclientBugEvery. A missing CoclientBug is no bug; one that names no
+ * rule below sets BugInvalid, and bind fails.
+ */
+static VOID CoclientReadBugParameters(PCOCLIENT_BINDING b, NDIS_HANDLE Config)
+{
+    NDIS_STRING keyword;
+    PNDIS_CONFIGURATION_PARAMETER value = NULL;
+    NDIS_STATUS status;
+    ULONG i;
+
+    b->Bug = CoclientBugNone;
+    NdisInitUnicodeString(&keyword, L"CoclientBug");
+    NdisReadConfiguration(&status, &value, Config, &keyword, NdisParameterString);
+    if (status != NDIS_STATUS_SUCCESS || value == NULL)
+        return;
+    if (value->ParameterType == NdisParameterString) {
+        for (i = 0; i < RTL_NUMBER_OF(g_CoclientBugIds); i++) {
+            NDIS_STRING id;
+
+            NdisInitUnicodeString(&id, g_CoclientBugIds[i].Id);
+            if (NdisEqualString(&id, &value->ParameterData.StringData, TRUE)) {
+                b->Bug = g_CoclientBugIds[i].Bug;
+                break;
+            }
+        }
+    }
+    if (b->Bug == CoclientBugNone) {
+        b->BugInvalid = TRUE;
+        if (value->ParameterType == NdisParameterString)
+            DbgPrint("coclient: error: CoclientBug=%wZ names no rule this client can break\n",
+                     &value->ParameterData.StringData);
+        else
+            DbgPrint("coclient: error: CoclientBug is not a string\n");
+        return;
+    }
+    b->BugEvery = CoclientReadParameter(Config, L"CoclientBugEvery", 0, 0, COCLIENT_MAX_COUNT);
+}
+
+/*
+ * PASSIVE_LEVEL, from bind once the parameters and send resources are
+ * there. Allocates what the bug needs beyond the clean client's resources.
+ */
+static NDIS_STATUS CoclientBugSetup(PCOCLIENT_BINDING b)
+{
+    ULONG i;
+
+    if (b->Bug == CoclientBugNone)
+        return NDIS_STATUS_SUCCESS;
+
+    /* The first time: in full flow, a few sends after the window was primed. */
+    b->BugNextAt = b->Window + 8;
+    if (b->BugNextAt >= b->Count)
+        b->BugNextAt = b->Count / 2;
+    NdisAllocateSpinLock(&b->BugLock);
+
+    switch (b->Bug) {
+    case CoclientBugNbl4:
+    case CoclientBugVc1:
+    case CoclientBugVc4:
+    case CoclientBugIrql1:
+        b->BugBuffer = NdisAllocateMemoryWithTagPriority(g_ProtocolHandle, b->Size, COCLIENT_TAG,
+                                                         NormalPoolPriority);
+        if (b->BugBuffer == NULL)
+            return NDIS_STATUS_RESOURCES;
+        for (i = 0; i < b->Size; i++)
+            b->BugBuffer[i] = (UCHAR)i;
+        b->BugMdl = NdisAllocateMdl(g_ProtocolHandle, b->BugBuffer, b->Size);
+        if (b->BugMdl == NULL)
+            return NDIS_STATUS_RESOURCES;
+        b->BugNbl = NdisAllocateNetBufferAndNetBufferList(b->NblPool, 0, 0, b->BugMdl, 0,
+                                                          b->Size);
+        if (b->BugNbl == NULL)
+            return NDIS_STATUS_RESOURCES;
+        NET_BUFFER_LIST_PROTOCOL_RESERVED(b->BugNbl)[0] = NULL; /* not a slot */
+        break;
+    case CoclientBugNbl2:
+        b->BugFakeNbl = NdisAllocateMemoryWithTagPriority(
+            g_ProtocolHandle, sizeof(NET_BUFFER_LIST), COCLIENT_TAG, NormalPoolPriority);
+        if (b->BugFakeNbl == NULL)
+            return NDIS_STATUS_RESOURCES;
+        NdisZeroMemory(b->BugFakeNbl, sizeof(NET_BUFFER_LIST));
+        break;
+    case CoclientBugRes1:
+        /* PLANTED BUG (RES-1): allocated here, never freed. */
+        g_CoclientBugLeak = NdisAllocateMemoryWithTagPriority(g_ProtocolHandle, 64, COCLIENT_TAG,
+                                                              NormalPoolPriority);
+        DbgPrint("coclient: planted bug RES-1: 64 bytes allocated that unload will not free\n");
+        break;
+    default:
+        break;
+    }
+    return NDIS_STATUS_SUCCESS;
+}
+
+/* PASSIVE_LEVEL, from CoclientFreeSendResources, before the pool goes. */
+static VOID CoclientBugFreeResources(PCOCLIENT_BINDING b)
+{
+    if (b->Bug == CoclientBugNone)
+        return;
+    if (b->BugNbl != NULL && !b->BugNblOut) {
+        NdisFreeNetBufferList(b->BugNbl);
+        b->BugNbl = NULL;
+    }
+    if (b->BugNbl == NULL && b->BugMdl != NULL) {
+        NdisFreeMdl(b->BugMdl);
+        b->BugMdl = NULL;
+    }
+    if (b->BugNbl == NULL && b->BugBuffer != NULL) {
+        NdisFreeMemoryWithTagPriority(g_ProtocolHandle, b->BugBuffer, COCLIENT_TAG);
+        b->BugBuffer = NULL;
+    }
+    if (b->BugFakeNbl != NULL && !b->BugFakeOut) {
+        NdisFreeMemoryWithTagPriority(g_ProtocolHandle, b->BugFakeNbl, COCLIENT_TAG);
+        b->BugFakeNbl = NULL;
+    }
+    if (b->BugLockHeld) {
+        /* IRQL-3 left it held by a thread that is gone; see CoclientBugDrain. */
+        b->BugLockHeld = FALSE;
+    }
+    NdisFreeSpinLock(&b->BugLock);
+    b->Bug = CoclientBugNone;
+}
+
+/*
+ * Caller holds b->Lock. TRUE if bug Bug is due now (it is this binding's
+ * bug and enough NBLs have been sent). The caller checks its own
+ * precondition, then calls CoclientBugPlantedLocked if it plants the bug.
+ */
+static BOOLEAN CoclientBugDueLocked(const COCLIENT_BINDING *b, COCLIENT_BUG Bug)
+{
+    return b->Bug == Bug && b->BugNextAt != MAXULONG && b->Vc.Sent >= b->BugNextAt;
+}
+
+/* Caller holds b->Lock: the bug was planted; schedule the next one. */
+static VOID CoclientBugPlantedLocked(PCOCLIENT_BINDING b)
+{
+    b->BugPlanted++;
+    b->BugNextAt = (b->BugEvery != 0) ? b->Vc.Sent + b->BugEvery : MAXULONG;
+}
+
+/* Lock not held, any IRQL <= DISPATCH_LEVEL. Due and planted in one step. */
+static BOOLEAN CoclientBugTake(PCOCLIENT_BINDING b, COCLIENT_BUG Bug)
+{
+    BOOLEAN due;
+
+    if (b->Bug != Bug)
+        return FALSE;
+    NdisAcquireSpinLock(&b->Lock);
+    due = CoclientBugDueLocked(b, Bug);
+    if (due)
+        CoclientBugPlantedLocked(b);
+    NdisReleaseSpinLock(&b->Lock);
+    return due;
+}
+
+/*
+ * PLANTED BUG (NBL-1). From the pump, once the NBL is prepared and still
+ * the client's: its SourceHandle is not the VC it goes out on.
+ */
+static VOID CoclientBugStamp(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Slot)
+{
+    if (!CoclientBugTake(b, CoclientBugNbl1))
+        return;
+    Slot->Nbl->SourceHandle = NULL;
+    DbgPrint("coclient: planted bug NBL-1: NBL %lu sent with SourceHandle NULL\n", Slot->Seq);
+}
+
+/*
+ * From the pump, on the thread that just sent: Last is the last slot of the
+ * chain, which is NDIS's now. The bugs look at it only while the client's
+ * own InFlight flag says it has not come back; b->Lock is held meanwhile so
+ * that the completion handler cannot reclaim (and the pump reuse) it.
+ */
+static VOID CoclientBugAfterSend(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Last)
+{
+    NDIS_STATUS status;
+
+    if (b->Bug != CoclientBugOwn1 && b->Bug != CoclientBugOwn2)
+        return;
+    NdisAcquireSpinLock(&b->Lock);
+    if (!CoclientBugDueLocked(b, b->Bug) || !Last->InFlight) {
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
+    CoclientBugPlantedLocked(b);
+    if (b->Bug == CoclientBugOwn1) {
+        /* PLANTED BUG (OWN-1): the data of an NBL in flight changes. */
+        Last->Buffer[b->Size - 1] ^= 0xFF;
+    } else {
+        /*
+         * PLANTED BUG (OWN-2): the status of an NBL in flight is read right
+         * after the send and taken for its result: anything but PENDING
+         * "means" the send is over, so the NBL is freed. condis refuses
+         * the free and completes the NBL later as usual.
+         */
+        status = NET_BUFFER_LIST_STATUS(Last->Nbl);
+        if (status != NDIS_STATUS_PENDING)
+            NdisFreeNetBufferList(Last->Nbl);
+    }
+    NdisReleaseSpinLock(&b->Lock);
+    DbgPrint("coclient: planted bug %ws on NBL %lu, in flight\n", CoclientBugName(b->Bug),
+             Last->Seq);
+}
+
+/*
+ * From the send-complete handler, before the NBL is taken for a slot: TRUE
+ * if it is one of the bugs' own NBLs, which it takes back here.
+ */
+static BOOLEAN CoclientBugNblBack(PCOCLIENT_BINDING b, PNET_BUFFER_LIST Nbl)
+{
+    PNET_BUFFER nb;
+
+    if (b == NULL || b->Bug == CoclientBugNone || (Nbl != b->BugNbl && Nbl != b->BugFakeNbl))
+        return FALSE;
+    NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
+    nb = NET_BUFFER_LIST_FIRST_NB(Nbl);
+    if (Nbl == b->BugNbl && nb != NULL)
+        NET_BUFFER_DATA_LENGTH(nb) = b->Size; /* undo NBL-4 */
+    DbgPrint("coclient: planted bug %ws: the extra NBL is back (0x%08lx)\n",
+             CoclientBugName(b->Bug), (ULONG)NET_BUFFER_LIST_STATUS(Nbl));
+    NdisAcquireSpinLock(&b->Lock);
+    if (Nbl == b->BugNbl)
+        b->BugNblOut = FALSE;
+    else
+        b->BugFakeOut = FALSE;
+    NdisReleaseSpinLock(&b->Lock);
+    return TRUE;
+}
+
+/*
+ * At the end of the send-complete handler, at the IRQL it runs at. The
+ * IRQL bugs need DISPATCH_LEVEL, where sim's completions come from.
+ */
+static VOID CoclientBugInCompletion(PCOCLIENT_BINDING b, KIRQL Irql)
+{
+    BOOLEAN release = FALSE;
+
+    if (b == NULL || (b->Bug != CoclientBugIrql2 && b->Bug != CoclientBugIrql3) ||
+        Irql != DISPATCH_LEVEL)
+        return;
+    if (b->Bug == CoclientBugIrql2) {
+        if (CoclientBugTake(b, CoclientBugIrql2)) {
+            /* PLANTED BUG (IRQL-2): a PASSIVE_LEVEL-only call at DISPATCH_LEVEL. */
+            NdisMSleep(1);
+            DbgPrint("coclient: planted bug IRQL-2: NdisMSleep at DISPATCH_LEVEL\n");
+        }
+        return;
+    }
+
+    /* IRQL-3: the lock an earlier call kept is released first. */
+    NdisAcquireSpinLock(&b->Lock);
+    release = b->BugLockHeld;
+    b->BugLockHeld = FALSE;
+    NdisReleaseSpinLock(&b->Lock);
+    if (release) {
+        /* Not planted again in this call: the verifier would see no change. */
+        NdisDprReleaseSpinLock(&b->BugLock);
+        return;
+    }
+    if (CoclientBugTake(b, CoclientBugIrql3)) {
+        /* PLANTED BUG (IRQL-3): the handler returns with a spin lock held. */
+        NdisDprAcquireSpinLock(&b->BugLock);
+        NdisAcquireSpinLock(&b->Lock);
+        b->BugLockHeld = TRUE;
+        NdisReleaseSpinLock(&b->Lock);
+        DbgPrint("coclient: planted bug IRQL-3: returning from send complete with a spin "
+                 "lock held\n");
+    }
+}
+
+/*
+ * Worker, PASSIVE_LEVEL. Sends one of the bugs' own NBLs on VcHandle with
+ * SendFlags and says whether it is out; it comes back through
+ * CoclientBugNblBack (or, on a deleted VC, stays with the client).
+ */
+static VOID CoclientBugSendExtra(PCOCLIENT_BINDING b, PNET_BUFFER_LIST Nbl, NDIS_HANDLE VcHandle,
+                                 ULONG SendFlags)
+{
+    NdisAcquireSpinLock(&b->Lock);
+    if (Nbl == b->BugNbl)
+        b->BugNblOut = TRUE;
+    else
+        b->BugFakeOut = TRUE;
+    NdisReleaseSpinLock(&b->Lock);
+    NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
+    Nbl->SourceHandle = VcHandle;
+    NET_BUFFER_LIST_STATUS(Nbl) = NDIS_STATUS_SUCCESS;
+    NdisCoSendNetBufferLists(VcHandle, Nbl, SendFlags);
+}
+
+/* Worker, PASSIVE_LEVEL. Waits until the bugs' own NBLs are back. */
+static VOID CoclientBugWaitExtra(PCOCLIENT_BINDING b)
+{
+    BOOLEAN out;
+
+    for (;;) {
+        NdisAcquireSpinLock(&b->Lock);
+        out = b->BugNblOut || b->BugFakeOut;
+        NdisReleaseSpinLock(&b->Lock);
+        if (!out)
+            return;
+        NdisMSleep(1000);
+    }
+}
+
+/*
+ * Worker, PASSIVE_LEVEL, about every millisecond while the run goes on:
+ * plants the bugs that the worker thread commits.
+ */
+static VOID CoclientBugWorkerStep(PCOCLIENT_BINDING b)
+{
+    NDIS_HANDLE vcHandle;
+    NDIS_STATUS status;
+    PCOCLIENT_SLOT victim = NULL;
+    BOOLEAN due;
+    ULONG i;
+
+    NdisAcquireSpinLock(&b->Lock);
+    due = CoclientBugDueLocked(b, b->Bug) && b->Vc.State == CoclientVcActive && !b->Stop;
+    vcHandle = b->Vc.NdisVcHandle;
+    if (!due) {
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
+    switch (b->Bug) {
+    case CoclientBugOwn3:
+        /*
+         * PLANTED BUG (OWN-3): free an NBL that is in flight. The victim
+         * is the newest one a completion handler sent (not the worker's
+         * first window), so the free comes from another thread than its
+         * send, long after it.
+         */
+        for (i = 0; i < b->SlotCount; i++) {
+            PCOCLIENT_SLOT slot = &b->Slots[i];
+
+            if (slot->InFlight && slot->Seq >= b->Window &&
+                (victim == NULL || slot->Seq > victim->Seq))
+                victim = slot;
+        }
+        if (victim != NULL) {
+            CoclientBugPlantedLocked(b);
+            NdisFreeNetBufferList(victim->Nbl); /* condis refuses: it is in flight */
+            DbgPrint("coclient: planted bug OWN-3: freed NBL %lu in flight\n", victim->Seq);
+        }
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+
+    case CoclientBugVc2:
+        if (b->Vc.Inflight == 0)
+            break;
+        CoclientBugPlantedLocked(b);
+        b->Stop = TRUE; /* no new sends: only the ones in flight */
+        NdisReleaseSpinLock(&b->Lock);
+        /* A pump that took its slots before the stop is still sending them. */
+        while (CoclientRead(&b->Pumping) != 0)
+            NdisMSleep(100);
+        /* PLANTED BUG (VC-2): close the call with NBLs still in flight. */
+        DbgPrint("coclient: planted bug VC-2: NdisClCloseCall with NBLs in flight\n");
+        CoclientCloseCall(b);
+        return;
+
+    case CoclientBugVc3:
+        CoclientBugPlantedLocked(b);
+        NdisReleaseSpinLock(&b->Lock);
+        /* PLANTED BUG (VC-3): delete the VC while its call is up. */
+        status = NdisCoDeleteVc(vcHandle);
+        DbgPrint("coclient: planted bug VC-3: NdisCoDeleteVc on the active VC: 0x%08lx\n",
+                 (ULONG)status);
+        return;
+
+    case CoclientBugIrql1:
+    case CoclientBugNbl4:
+    case CoclientBugNbl2:
+        if (b->BugNblOut || b->BugFakeOut)
+            break;
+        CoclientBugPlantedLocked(b);
+        NdisReleaseSpinLock(&b->Lock);
+        if (b->Bug == CoclientBugIrql1) {
+            /* PLANTED BUG (IRQL-1): the DISPATCH_LEVEL flag, sent at PASSIVE_LEVEL. */
+            CoclientBugSendExtra(b, b->BugNbl, vcHandle, NDIS_SEND_FLAGS_DISPATCH_LEVEL);
+        } else if (b->Bug == CoclientBugNbl4) {
+            /* PLANTED BUG (NBL-4): DataLength past the end of the MDL chain. */
+            NET_BUFFER_DATA_LENGTH(NET_BUFFER_LIST_FIRST_NB(b->BugNbl)) = b->Size + 16;
+            CoclientBugSendExtra(b, b->BugNbl, vcHandle, 0);
+        } else {
+            /* PLANTED BUG (NBL-2): an NBL that no NBL pool allocated. */
+            CoclientBugSendExtra(b, b->BugFakeNbl, vcHandle, 0);
+        }
+        DbgPrint("coclient: planted bug %ws: extra NBL sent\n", CoclientBugName(b->Bug));
+        return;
+
+    default:
+        break;
+    }
+    NdisReleaseSpinLock(&b->Lock);
+}
+
+/*
+ * Worker, PASSIVE_LEVEL, instead of a plain wait for the run to drain when
+ * a bug is planted: wakes every millisecond to plant the worker's bugs.
+ * The bugs' own NBLs are back when it returns.
+ */
+static VOID CoclientBugDrain(PCOCLIENT_BINDING b)
+{
+    BOOLEAN release;
+
+    if (b->Bug == CoclientBugNone)
+        return;
+    while (!NdisWaitEvent(&b->DrainedEvent, 1))
+        CoclientBugWorkerStep(b);
+    CoclientBugWaitExtra(b);
+
+    /*
+     * IRQL-3: a lock the last completion kept is released here, on another
+     * thread (itself an IRQL-3 finding, and the lock is free again).
+     */
+    NdisAcquireSpinLock(&b->Lock);
+    release = b->BugLockHeld;
+    b->BugLockHeld = FALSE;
+    NdisReleaseSpinLock(&b->Lock);
+    if (release)
+        NdisDprReleaseSpinLock(&b->BugLock);
+
+    if (b->Bug == CoclientBugRes2) {
+        /* PLANTED BUG (RES-2): free the pool while its NBLs are allocated. */
+        NdisFreeNetBufferListPool(b->NblPool);
+        DbgPrint("coclient: planted bug RES-2: NdisFreeNetBufferListPool with NBLs "
+                 "allocated\n");
+    }
+}
+
+/* Worker, PASSIVE_LEVEL, once the call is closed and before the VC goes. */
+static VOID CoclientBugAfterCloseCall(PCOCLIENT_BINDING b)
+{
+    NDIS_HANDLE vcHandle;
+    BOOLEAN closed;
+
+    if (b->Bug != CoclientBugVc1 && b->Bug != CoclientBugVc4)
+        return;
+    NdisAcquireSpinLock(&b->Lock);
+    closed = (b->Vc.State == CoclientVcClosed);
+    vcHandle = b->Vc.NdisVcHandle;
+    NdisReleaseSpinLock(&b->Lock);
+    if (!closed)
+        return;
+    if (b->Bug == CoclientBugVc4) {
+        b->BugStaleVc = vcHandle; /* kept past NdisCoDeleteVc: the bug */
+        return;
+    }
+    /* PLANTED BUG (VC-1): send on a VC whose call is closed. */
+    b->BugPlanted++;
+    CoclientBugSendExtra(b, b->BugNbl, vcHandle, 0);
+    DbgPrint("coclient: planted bug VC-1: NBL sent after the call was closed\n");
+    CoclientBugWaitExtra(b);
+}
+
+/* Worker, PASSIVE_LEVEL, after NdisCoDeleteVc. */
+static VOID CoclientBugAfterDeleteVc(PCOCLIENT_BINDING b)
+{
+    if (b->Bug != CoclientBugVc4 || b->BugStaleVc == NULL)
+        return;
+    NdisAcquireSpinLock(&b->Lock);
+    if (b->Vc.State != CoclientVcNone) { /* the delete failed: the handle is good */
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
+    NdisReleaseSpinLock(&b->Lock);
+    /*
+     * PLANTED BUG (VC-4): the deleted VC's handle used for a send. condis
+     * leaves the NBL with the caller, so it is not out afterwards.
+     */
+    b->BugPlanted++;
+    CoclientBugSendExtra(b, b->BugNbl, b->BugStaleVc, 0);
+    NdisAcquireSpinLock(&b->Lock);
+    b->BugNblOut = FALSE;
+    NdisReleaseSpinLock(&b->Lock);
+    b->BugStaleVc = NULL;
+    DbgPrint("coclient: planted bug VC-4: NBL sent on a deleted VC's handle\n");
 }
 
 /* ======================================================================
@@ -1908,7 +2534,15 @@ static NDIS_STATUS CoclientBindAdapterEx(NDIS_HANDLE ProtocolDriverContext,
                           b->SelectedMediumIndex);
 
     CoclientReadParameters(b);
+    if (b->BugInvalid) {
+        /* Test only: a CoclientBug this client does not know fails the bind. */
+        CoclientCloseAdapter(b);
+        CoclientFreeBinding(b);
+        return NDIS_STATUS_FAILURE;
+    }
     status = CoclientAllocateSendResources(b);
+    if (status == NDIS_STATUS_SUCCESS)
+        status = CoclientBugSetup(b); /* test only */
     if (status != NDIS_STATUS_SUCCESS) {
         DbgPrint("coclient: out of memory for %lu slots of %lu bytes\n", b->Window, b->Size);
         CoclientFreeSendResources(b);

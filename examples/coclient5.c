@@ -60,6 +60,50 @@
  *   Coclient5KeepEvery  keep every Nth received packet and return it later
  *                       from a work item             (default 0: never)
  *
+ * Test-only knobs: planted bugs. They exist so that `condis run --verify`
+ * can be shown to catch a protocol that breaks one rule (ids as in condis'
+ * RULES.md); with Coclient5Bug unset the client behaves exactly as
+ * described above. Everything they do is in the "Planted bugs" section
+ * below, each bug marked PLANTED BUG.
+ *   Coclient5Bug=ID     break rule ID (a string):
+ *     OWN-1   write a byte of the data of a packet just sent, in flight
+ *     OWN-2   read NDIS_GET_PACKET_STATUS right after NdisCoSendPackets,
+ *             take its value (not PENDING) for the result and free the
+ *             packet (condis refuses the free: the verifier also reports
+ *             OWN-3)
+ *     OWN-3   the worker thread NdisFreePackets a packet another thread
+ *             sent, in flight
+ *     PKT-1   NdisReinitializePacket in the send-complete handler without
+ *             unchaining the buffer first (it is chained again after)
+ *     PKT-2   NdisZeroMemory on the NDIS_PACKET in the send-complete handler
+ *     PKT-4   lend a packet a media-specific block and free the block with
+ *             NdisFreeMemory while the packet is in flight
+ *     VC-1    send one more packet on the VC after its call was closed
+ *     VC-2    stop sending and NdisClCloseCall with packets still in flight
+ *     VC-3    NdisCoDeleteVc on the VC while its call is up
+ *     VC-4    send a packet on the VC handle after NdisCoDeleteVc
+ *     IRQL-2  NdisMSleep in the send-complete handler at DISPATCH_LEVEL
+ *     IRQL-3  return from the send-complete handler holding a spin lock
+ *             (released again in a later call of the handler)
+ *     RES-1   leave a memory block allocated at bind unfreed at unload
+ *     RES-2   NdisFreePacketPool once the run has drained, with the pool's
+ *             packets still allocated (the pool is freed again at unbind)
+ *     (IRQL-1 is not here: no NDIS 5.x protocol call takes a
+ *     ..._DISPATCH_LEVEL flag.)
+ *   Coclient5BugEvery=K plant the bug again every K packets sent (default 0:
+ *                       once). The first time is once Coclient5Window + 8
+ *                       packets have been sent (sooner if Coclient5Count is
+ *                       smaller). VC-1, VC-2, VC-4, RES-1 and RES-2 can only
+ *                       happen once per run.
+ * An ID the client does not know is reported with DbgPrint and fails the
+ * bind (NDIS_STATUS_FAILURE), so a typo cannot pass for a clean run. The
+ * bugs that act on a packet in flight (OWN-1, OWN-2, OWN-3, PKT-4) check
+ * under the binding lock that it has not come back yet, but it can still
+ * complete in the moment before the bug acts; run them over a miniport that
+ * completes later (sim with SimLatencyUs, as condis' tests do). Whatever
+ * condis refuses or repairs, the client carries on and ends its run in
+ * order.
+ *
  * Each payload starts with a 32-bit little-endian sequence number; byte i >= 4
  * holds (UCHAR)(sequence + i), so a receiver can tell a damaged packet from a
  * reordered or repeated one.
@@ -126,6 +170,25 @@
 #define COCLIENT5_AF_SIGNATURE 0x35464143      /* "CAF5" */
 #define COCLIENT5_VC_SIGNATURE 0x35435643      /* "CVC5" */
 #define COCLIENT5_PACKET_SIGNATURE 0x35544B50  /* "PKT5" */
+
+/* The rule a planted bug breaks (Coclient5Bug); test only, see the header. */
+typedef enum _COCLIENT5_BUG {
+    Coclient5BugNone,
+    Coclient5BugOwn1,
+    Coclient5BugOwn2,
+    Coclient5BugOwn3,
+    Coclient5BugPkt1,
+    Coclient5BugPkt2,
+    Coclient5BugPkt4,
+    Coclient5BugVc1,
+    Coclient5BugVc2,
+    Coclient5BugVc3,
+    Coclient5BugVc4,
+    Coclient5BugIrql2,
+    Coclient5BugIrql3,
+    Coclient5BugRes1,
+    Coclient5BugRes2
+} COCLIENT5_BUG;
 
 /* ---- per-binding state -------------------------------------------------- */
 
@@ -300,6 +363,22 @@ typedef struct _COCLIENT5_BINDING {
 
     COCLIENT5_AF Af;
     COCLIENT5_VC Vc;
+
+    /*
+     * Planted bugs (test only; all zero/NULL when Coclient5Bug is unset).
+     * BugNextAt, BugMedia, BugMediaSlot and BugLockHeld are under Lock.
+     */
+    COCLIENT5_BUG Bug;
+    ULONG BugEvery;
+    ULONG BugNextAt;          /* plant when NextSeq reaches this */
+    ULONG BugPlanted;         /* how many times it was planted */
+    BOOLEAN BugInvalid;       /* Coclient5Bug named no known rule */
+    BOOLEAN BugCallClosed;    /* VC-2 closed the call already */
+    BOOLEAN BugLockHeld;      /* BugLock was kept across a handler return */
+    NDIS_SPIN_LOCK BugLock;   /* IRQL-3 */
+    PVOID BugMedia;           /* PKT-4: the block lent to BugMediaSlot's packet */
+    PCOCLIENT5_SLOT BugMediaSlot;
+    NDIS_HANDLE BugStaleVc;   /* VC-4: the handle NdisCoDeleteVc took */
 } COCLIENT5_BINDING, *PCOCLIENT5_BINDING;
 
 /* ---- globals -------------------------------------------------------------- */
@@ -392,6 +471,21 @@ static VOID Coclient5RunWorker(PNDIS_WORK_ITEM WorkItem, PVOID Context);
 static VOID Coclient5ReturnWorker(PNDIS_WORK_ITEM WorkItem, PVOID Context);
 
 static VOID Coclient5Pump(PCOCLIENT5_BINDING b);
+static VOID Coclient5CloseCall(PCOCLIENT5_BINDING b);
+
+/* Planted bugs (test only), defined before the driver entry points. */
+static VOID Coclient5ReadBugParameters(PCOCLIENT5_BINDING b, NDIS_HANDLE Config);
+static VOID Coclient5BugSetup(PCOCLIENT5_BINDING b);
+static VOID Coclient5BugFree(PCOCLIENT5_BINDING b);
+static VOID Coclient5BugBeforeSend(PCOCLIENT5_BINDING b, PCOCLIENT5_SLOT Slot);
+static VOID Coclient5BugAfterSend(PCOCLIENT5_BINDING b, PCOCLIENT5_SLOT Last);
+static BOOLEAN Coclient5BugReinitChained(PCOCLIENT5_BINDING b, PNDIS_PACKET Packet);
+static VOID Coclient5BugZeroPacket(PCOCLIENT5_BINDING b, PNDIS_PACKET Packet);
+static VOID Coclient5BugInCompletion(PCOCLIENT5_BINDING b);
+static BOOLEAN Coclient5BugWait(PCOCLIENT5_BINDING b);
+static VOID Coclient5BugAfterRun(PCOCLIENT5_BINDING b);
+static VOID Coclient5BugAfterCloseCall(PCOCLIENT5_BINDING b);
+static VOID Coclient5BugAfterDeleteVc(PCOCLIENT5_BINDING b);
 
 /* ======================================================================
  * Small helpers
@@ -649,6 +743,7 @@ static VOID Coclient5ReadParameters(PCOCLIENT5_BINDING b, PNDIS_STRING ProtocolS
         b->KeepEvery = Coclient5ReadParameter(config, L"Coclient5KeepEvery",
                                               COCLIENT5_DEFAULT_KEEP_EVERY, 0,
                                               COCLIENT5_MAX_COUNT);
+        Coclient5ReadBugParameters(b, config); /* test only */
         NdisCloseConfiguration(config);
     } else {
         DbgPrint("coclient5: NdisOpenProtocolConfiguration failed (0x%08lx), using defaults\n",
@@ -836,6 +931,7 @@ static VOID Coclient5FreeBinding(PCOCLIENT5_BINDING b)
     InterlockedExchangeAdd(&g_Received, (LONG)b->Received);
 
     Coclient5FreeSendResources(b);
+    Coclient5BugFree(b); /* test only */
     Coclient5Deregister(b);
     b->Signature = 0;
     NdisFreeSpinLock(&b->Lock);
@@ -933,12 +1029,19 @@ static VOID Coclient5BindAdapter(PNDIS_STATUS Status, NDIS_HANDLE BindContext,
     }
 
     Coclient5ReadParameters(b, (PNDIS_STRING)SystemSpecific1);
+    if (b->BugInvalid) {
+        /* Test only: a Coclient5Bug this client does not know fails the bind. */
+        Coclient5FreeBinding(b);
+        *Status = NDIS_STATUS_FAILURE;
+        return;
+    }
     status = Coclient5AllocateSendResources(b);
     if (status != NDIS_STATUS_SUCCESS) {
         Coclient5FreeBinding(b);
         *Status = status;
         return;
     }
+    Coclient5BugSetup(b); /* test only */
 
     DbgPrint("coclient5: binding to %wZ: count %lu size %lu window %lu keep-every %lu\n",
              DeviceName, b->Count, b->Size, b->Window, b->KeepEvery);
@@ -1565,9 +1668,12 @@ static VOID Coclient5Pump(PCOCLIENT5_BINDING b)
         NdisReleaseSpinLock(&b->Lock);
 
         /* Still ours: the completion cannot come before the send. */
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
             Coclient5Stamp(slots[i]->Data, b->Size, seqs[i]);
+            Coclient5BugBeforeSend(b, slots[i]); /* test only */
+        }
         NdisCoSendPackets(vcHandle, packets, n);
+        Coclient5BugAfterSend(b, slots[n - 1]); /* test only */
 
         NdisAcquireSpinLock(&b->Lock);
     }
@@ -1663,6 +1769,8 @@ static VOID Coclient5CoSendComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolVcCo
      * NDIS_OOB_DATA_FROM_PACKET; the packet descriptor itself is never
      * zeroed.
      */
+    if (Coclient5BugReinitChained(b, Packet)) /* test only */
+        ownBufferFound = TRUE;
     for (;;) {
         NdisUnchainBufferAtFront(Packet, &buffer);
         if (buffer == NULL)
@@ -1672,6 +1780,7 @@ static VOID Coclient5CoSendComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolVcCo
     }
     NdisReinitializePacket(Packet);
     NdisZeroMemory(NDIS_OOB_DATA_FROM_PACKET(Packet), sizeof(NDIS_PACKET_OOB_DATA));
+    Coclient5BugZeroPacket(b, Packet); /* test only */
     rsvd = (PCOCLIENT5_RESERVED)Packet->ProtocolReserved;
     rsvd->Signature = COCLIENT5_PACKET_SIGNATURE;
     rsvd->Index = index;
@@ -1699,6 +1808,7 @@ static VOID Coclient5CoSendComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolVcCo
         NdisSetEvent(&b->RunEvent);
     else
         Coclient5Pump(b);
+    Coclient5BugInCompletion(b); /* test only */
     Coclient5Leave(b);
 }
 
@@ -1990,10 +2100,12 @@ static VOID Coclient5SendAll(PCOCLIENT5_BINDING b)
         NdisReleaseSpinLock(&b->Lock);
         if (drained)
             break;
-        NdisWaitEvent(&b->RunEvent, 0);
+        if (!Coclient5BugWait(b)) /* test only: plants the worker's bugs meanwhile */
+            NdisWaitEvent(&b->RunEvent, 0);
         NdisResetEvent(&b->RunEvent); /* the loop looks again after this */
     }
     Coclient5ReturnKept(b, FALSE);
+    Coclient5BugAfterRun(b); /* test only */
 }
 
 /* NDIS_WORK_ITEM routine, PASSIVE_LEVEL: the whole life of one call. */
@@ -2013,9 +2125,11 @@ static VOID Coclient5RunWorker(PNDIS_WORK_ITEM WorkItem, PVOID Context)
             callUp = Coclient5MakeCall(b);
             if (callUp)
                 Coclient5SendAll(b);
-            if (callUp)
+            if (callUp && !b->BugCallClosed) /* a planted VC-2 closed it already */
                 Coclient5CloseCall(b);
+            Coclient5BugAfterCloseCall(b); /* test only */
             Coclient5DeleteVc(b);
+            Coclient5BugAfterDeleteVc(b); /* test only */
         }
         Coclient5CloseAf(b);
     }
@@ -2047,6 +2161,478 @@ static VOID Coclient5RunWorker(PNDIS_WORK_ITEM WorkItem, PVOID Context)
     }
 
     InterlockedDecrement(&b->WorkRefs); /* the last touch of b */
+}
+
+/* ======================================================================
+ * Planted bugs (test only: Coclient5Bug / Coclient5BugEvery)
+ *
+ * Each function or block marked PLANTED BUG breaks one rule on purpose, so
+ * that a test can show condis' verifier catching it. With Coclient5Bug
+ * unset (b->Bug == Coclient5BugNone) every hook below returns at once and
+ * changes nothing. Whatever condis refuses or repairs, the client goes on
+ * and ends its run in order.
+ * ====================================================================== */
+
+static const struct {
+    PCWSTR Id;
+    COCLIENT5_BUG Bug;
+} g_Coclient5BugIds[] = {
+    { L"OWN-1", Coclient5BugOwn1 },   { L"OWN-2", Coclient5BugOwn2 },
+    { L"OWN-3", Coclient5BugOwn3 },   { L"PKT-1", Coclient5BugPkt1 },
+    { L"PKT-2", Coclient5BugPkt2 },   { L"PKT-4", Coclient5BugPkt4 },
+    { L"VC-1", Coclient5BugVc1 },     { L"VC-2", Coclient5BugVc2 },
+    { L"VC-3", Coclient5BugVc3 },     { L"VC-4", Coclient5BugVc4 },
+    { L"IRQL-2", Coclient5BugIrql2 }, { L"IRQL-3", Coclient5BugIrql3 },
+    { L"RES-1", Coclient5BugRes1 },   { L"RES-2", Coclient5BugRes2 },
+};
+
+/* The memory block RES-1 leaves behind; never freed, on purpose. */
+static PVOID g_Coclient5BugLeak;
+
+#define COCLIENT5_BUG_MEDIA_SIZE 64
+
+static PCWSTR Coclient5BugName(COCLIENT5_BUG Bug)
+{
+    ULONG i;
+
+    for (i = 0; i < RTL_NUMBER_OF(g_Coclient5BugIds); i++) {
+        if (g_Coclient5BugIds[i].Bug == Bug)
+            return g_Coclient5BugIds[i].Id;
+    }
+    return L"none";
+}
+
+/*
+ * PASSIVE_LEVEL, from Coclient5ReadParameters. Reads Coclient5Bug (a
+ * string) and Coclient5BugEvery. A missing Coclient5Bug is no bug; one that
+ * names no rule below sets BugInvalid, and bind fails.
+ */
+static VOID Coclient5ReadBugParameters(PCOCLIENT5_BINDING b, NDIS_HANDLE Config)
+{
+    NDIS_STRING keyword;
+    PNDIS_CONFIGURATION_PARAMETER value = NULL;
+    NDIS_STATUS status;
+    ULONG i;
+
+    b->Bug = Coclient5BugNone;
+    NdisInitUnicodeString(&keyword, L"Coclient5Bug");
+    NdisReadConfiguration(&status, &value, Config, &keyword, NdisParameterString);
+    if (status != NDIS_STATUS_SUCCESS || value == NULL)
+        return;
+    if (value->ParameterType == NdisParameterString) {
+        for (i = 0; i < RTL_NUMBER_OF(g_Coclient5BugIds); i++) {
+            NDIS_STRING id;
+
+            NdisInitUnicodeString(&id, g_Coclient5BugIds[i].Id);
+            if (NdisEqualString(&id, &value->ParameterData.StringData, TRUE)) {
+                b->Bug = g_Coclient5BugIds[i].Bug;
+                break;
+            }
+        }
+    }
+    if (b->Bug == Coclient5BugNone) {
+        b->BugInvalid = TRUE;
+        if (value->ParameterType == NdisParameterString)
+            DbgPrint("coclient5: error: Coclient5Bug=%wZ names no rule this client can break\n",
+                     &value->ParameterData.StringData);
+        else
+            DbgPrint("coclient5: error: Coclient5Bug is not a string\n");
+        return;
+    }
+    b->BugEvery = Coclient5ReadParameter(Config, L"Coclient5BugEvery", 0, 0,
+                                         COCLIENT5_MAX_COUNT);
+}
+
+/* PASSIVE_LEVEL, from bind once the send resources are there. */
+static VOID Coclient5BugSetup(PCOCLIENT5_BINDING b)
+{
+    NDIS_STATUS status;
+
+    if (b->Bug == Coclient5BugNone)
+        return;
+    /* The first time: in full flow, a few sends after the window was primed. */
+    b->BugNextAt = b->Window + 8;
+    if (b->BugNextAt >= b->Count)
+        b->BugNextAt = b->Count / 2;
+    NdisAllocateSpinLock(&b->BugLock);
+    if (b->Bug == Coclient5BugRes1) {
+        /* PLANTED BUG (RES-1): allocated here, never freed. */
+        status = NdisAllocateMemoryWithTag(&g_Coclient5BugLeak, 64, COCLIENT5_TAG);
+        DbgPrint("coclient5: planted bug RES-1: 64 bytes allocated that unload will not free "
+                 "(0x%08lx)\n", (ULONG)status);
+    }
+}
+
+/* PASSIVE_LEVEL, from Coclient5FreeBinding. */
+static VOID Coclient5BugFree(PCOCLIENT5_BINDING b)
+{
+    if (b->Bug == Coclient5BugNone)
+        return;
+    NdisFreeSpinLock(&b->BugLock);
+    b->Bug = Coclient5BugNone;
+}
+
+/* Lock held. TRUE if bug Bug is due (enough packets sent since the last). */
+static BOOLEAN Coclient5BugDueLocked(const COCLIENT5_BINDING *b, COCLIENT5_BUG Bug)
+{
+    return b->Bug == Bug && b->BugNextAt != MAXULONG && b->NextSeq >= b->BugNextAt;
+}
+
+/* Lock held: the bug was planted; schedule the next one. */
+static VOID Coclient5BugPlantedLocked(PCOCLIENT5_BINDING b)
+{
+    b->BugPlanted++;
+    b->BugNextAt = (b->BugEvery != 0) ? b->NextSeq + b->BugEvery : MAXULONG;
+}
+
+/* Lock not held, <= DISPATCH_LEVEL. Due and planted in one step. */
+static BOOLEAN Coclient5BugTake(PCOCLIENT5_BINDING b, COCLIENT5_BUG Bug)
+{
+    BOOLEAN due;
+
+    if (b->Bug != Bug)
+        return FALSE;
+    NdisAcquireSpinLock(&b->Lock);
+    due = Coclient5BugDueLocked(b, Bug);
+    if (due)
+        Coclient5BugPlantedLocked(b);
+    NdisReleaseSpinLock(&b->Lock);
+    return due;
+}
+
+/*
+ * From the pump, before NdisCoSendPackets, while Slot is still the
+ * client's. PKT-4 lends the packet a media-specific block here, which
+ * Coclient5BugAfterSend then frees while the packet is in flight.
+ */
+static VOID Coclient5BugBeforeSend(PCOCLIENT5_BINDING b, PCOCLIENT5_SLOT Slot)
+{
+    PVOID media = NULL;
+
+    if (!Coclient5BugTake(b, Coclient5BugPkt4))
+        return;
+    if (NdisAllocateMemoryWithTag(&media, COCLIENT5_BUG_MEDIA_SIZE, COCLIENT5_TAG) !=
+        NDIS_STATUS_SUCCESS)
+        return;
+    NdisZeroMemory(media, COCLIENT5_BUG_MEDIA_SIZE);
+    NDIS_SET_PACKET_MEDIA_SPECIFIC_INFO(Slot->Packet, media, COCLIENT5_BUG_MEDIA_SIZE);
+    NdisAcquireSpinLock(&b->Lock);
+    b->BugMedia = media;
+    b->BugMediaSlot = Slot;
+    NdisReleaseSpinLock(&b->Lock);
+}
+
+/*
+ * From the pump, on the thread that just sent: Last is the last packet of
+ * the array, which is NDIS's now. The bugs look at it only while the
+ * client's own InFlight flag says it has not come back; b->Lock is held
+ * meanwhile so that the completion handler cannot reclaim it.
+ */
+static VOID Coclient5BugAfterSend(PCOCLIENT5_BINDING b, PCOCLIENT5_SLOT Last)
+{
+    NDIS_STATUS status;
+    PVOID media;
+
+    if (b->Bug == Coclient5BugPkt4) {
+        NdisAcquireSpinLock(&b->Lock);
+        media = b->BugMedia;
+        if (media == NULL || !b->BugMediaSlot->InFlight) {
+            /* Back already: no bug this time; the block is not lent any more. */
+            b->BugMedia = NULL;
+            NdisReleaseSpinLock(&b->Lock);
+            if (media != NULL)
+                NdisFreeMemory(media, COCLIENT5_BUG_MEDIA_SIZE, 0);
+            return;
+        }
+        /*
+         * PLANTED BUG (PKT-4): the media-specific block of a packet in
+         * flight is freed (condis defers the free to the completion).
+         */
+        b->BugMedia = NULL;
+        NdisFreeMemory(media, COCLIENT5_BUG_MEDIA_SIZE, 0);
+        NdisReleaseSpinLock(&b->Lock);
+        DbgPrint("coclient5: planted bug PKT-4: media-specific block freed in flight\n");
+        return;
+    }
+    if (b->Bug != Coclient5BugOwn1 && b->Bug != Coclient5BugOwn2)
+        return;
+    NdisAcquireSpinLock(&b->Lock);
+    if (!Coclient5BugDueLocked(b, b->Bug) || !Last->InFlight) {
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
+    Coclient5BugPlantedLocked(b);
+    if (b->Bug == Coclient5BugOwn1) {
+        /* PLANTED BUG (OWN-1): the data of a packet in flight changes. */
+        Last->Data[b->Size - 1] ^= 0xFF;
+    } else {
+        /*
+         * PLANTED BUG (OWN-2): the OOB status of a packet in flight is read
+         * right after NdisCoSendPackets and taken for its result, the way
+         * NdisSend's is: not PENDING "means" done, so the packet is freed.
+         * condis refuses the free and completes the packet later as usual.
+         */
+        status = NDIS_GET_PACKET_STATUS(Last->Packet);
+        if (status != NDIS_STATUS_PENDING)
+            NdisFreePacket(Last->Packet);
+    }
+    NdisReleaseSpinLock(&b->Lock);
+    DbgPrint("coclient5: planted bug %ws on packet %lu, in flight\n", Coclient5BugName(b->Bug),
+             Last->Seq);
+}
+
+/*
+ * From the send-complete handler, instead of unchaining the buffer before
+ * NdisReinitializePacket. TRUE if the bug was planted: the client then
+ * chains its one buffer again as usual (it knows which it is).
+ */
+static BOOLEAN Coclient5BugReinitChained(PCOCLIENT5_BINDING b, PNDIS_PACKET Packet)
+{
+    if (!Coclient5BugTake(b, Coclient5BugPkt1))
+        return FALSE;
+    /* PLANTED BUG (PKT-1): reinitialized with its buffer still chained. */
+    NdisReinitializePacket(Packet);
+    DbgPrint("coclient5: planted bug PKT-1: NdisReinitializePacket with a buffer chained\n");
+    return TRUE;
+}
+
+/* From the send-complete handler, after the OOB block was reset. */
+static VOID Coclient5BugZeroPacket(PCOCLIENT5_BINDING b, PNDIS_PACKET Packet)
+{
+    if (!Coclient5BugTake(b, Coclient5BugPkt2))
+        return;
+    /*
+     * PLANTED BUG (PKT-2): the descriptor itself is zeroed. condis repairs
+     * the header when the handler returns; the client writes its
+     * ProtocolReserved and chains its buffer again as usual.
+     */
+    NdisZeroMemory(Packet, sizeof(NDIS_PACKET));
+    DbgPrint("coclient5: planted bug PKT-2: NdisZeroMemory on the packet\n");
+}
+
+/* At the end of the send-complete handler; the IRQL bugs need DISPATCH_LEVEL. */
+static VOID Coclient5BugInCompletion(PCOCLIENT5_BINDING b)
+{
+    BOOLEAN release;
+
+    if ((b->Bug != Coclient5BugIrql2 && b->Bug != Coclient5BugIrql3) ||
+        KeGetCurrentIrql() != DISPATCH_LEVEL)
+        return;
+    if (b->Bug == Coclient5BugIrql2) {
+        if (Coclient5BugTake(b, Coclient5BugIrql2)) {
+            /* PLANTED BUG (IRQL-2): a PASSIVE_LEVEL-only call at DISPATCH_LEVEL. */
+            NdisMSleep(1);
+            DbgPrint("coclient5: planted bug IRQL-2: NdisMSleep at DISPATCH_LEVEL\n");
+        }
+        return;
+    }
+    /* IRQL-3: the lock an earlier call kept is released first. */
+    NdisAcquireSpinLock(&b->Lock);
+    release = b->BugLockHeld;
+    b->BugLockHeld = FALSE;
+    NdisReleaseSpinLock(&b->Lock);
+    if (release) {
+        /* Not planted again in this call: the verifier would see no change. */
+        NdisDprReleaseSpinLock(&b->BugLock);
+        return;
+    }
+    if (Coclient5BugTake(b, Coclient5BugIrql3)) {
+        /* PLANTED BUG (IRQL-3): the handler returns with a spin lock held. */
+        NdisDprAcquireSpinLock(&b->BugLock);
+        NdisAcquireSpinLock(&b->Lock);
+        b->BugLockHeld = TRUE;
+        NdisReleaseSpinLock(&b->Lock);
+        DbgPrint("coclient5: planted bug IRQL-3: returning from send complete with a spin "
+                 "lock held\n");
+    }
+}
+
+/* Worker, PASSIVE_LEVEL. Waits until no packet is in flight. */
+static VOID Coclient5BugWaitIdle(PCOCLIENT5_BINDING b)
+{
+    ULONG inflight;
+
+    for (;;) {
+        NdisAcquireSpinLock(&b->Lock);
+        inflight = b->Inflight;
+        NdisReleaseSpinLock(&b->Lock);
+        if (inflight == 0)
+            return;
+        NdisMSleep(1000);
+    }
+}
+
+/* Worker, PASSIVE_LEVEL, every millisecond of the run: the worker's bugs. */
+static VOID Coclient5BugWorkerStep(PCOCLIENT5_BINDING b)
+{
+    PCOCLIENT5_SLOT victim = NULL;
+    NDIS_HANDLE vcHandle;
+    NDIS_STATUS status;
+    BOOLEAN pumping;
+    ULONG i;
+
+    NdisAcquireSpinLock(&b->Lock);
+    vcHandle = b->Vc.NdisVcHandle;
+    if (!Coclient5BugDueLocked(b, b->Bug) || b->Vc.State != Coclient5VcActive || b->Stopping) {
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
+    switch (b->Bug) {
+    case Coclient5BugOwn3:
+        /*
+         * PLANTED BUG (OWN-3): free a packet that is in flight. The victim
+         * is the newest one a completion handler sent (not the worker's
+         * first window), so the free comes from another thread than its
+         * send, long after it.
+         */
+        for (i = 0; i < b->Window; i++) {
+            PCOCLIENT5_SLOT slot = &b->Slots[i];
+
+            if (slot->InFlight && slot->Seq >= b->Window &&
+                (victim == NULL || slot->Seq > victim->Seq))
+                victim = slot;
+        }
+        if (victim != NULL) {
+            Coclient5BugPlantedLocked(b);
+            NdisFreePacket(victim->Packet); /* condis refuses: it is in flight */
+            DbgPrint("coclient5: planted bug OWN-3: freed packet %lu in flight\n", victim->Seq);
+        }
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+
+    case Coclient5BugVc2:
+        if (b->Inflight == 0)
+            break;
+        Coclient5BugPlantedLocked(b);
+        b->Vc.State = Coclient5VcClosing; /* no new sends: only the ones in flight */
+        b->BugCallClosed = TRUE;
+        NdisReleaseSpinLock(&b->Lock);
+        /* A pump that took its packets before is still sending them. */
+        do {
+            NdisAcquireSpinLock(&b->Lock);
+            pumping = b->Pumping;
+            NdisReleaseSpinLock(&b->Lock);
+            if (pumping)
+                NdisMSleep(100);
+        } while (pumping);
+        /* PLANTED BUG (VC-2): close the call with packets still in flight. */
+        DbgPrint("coclient5: planted bug VC-2: NdisClCloseCall with packets in flight\n");
+        Coclient5CloseCall(b);
+        NdisSetEvent(&b->RunEvent);
+        return;
+
+    case Coclient5BugVc3:
+        Coclient5BugPlantedLocked(b);
+        NdisReleaseSpinLock(&b->Lock);
+        /* PLANTED BUG (VC-3): delete the VC while its call is up. */
+        status = NdisCoDeleteVc(vcHandle);
+        DbgPrint("coclient5: planted bug VC-3: NdisCoDeleteVc on the active VC: 0x%08lx\n",
+                 (ULONG)status);
+        return;
+
+    default:
+        break;
+    }
+    NdisReleaseSpinLock(&b->Lock);
+}
+
+/*
+ * Worker, from the run's wait loop. FALSE when no bug is planted (the
+ * caller then waits as usual); else waits a millisecond for RunEvent,
+ * plants the worker's bugs, and returns TRUE.
+ */
+static BOOLEAN Coclient5BugWait(PCOCLIENT5_BINDING b)
+{
+    if (b->Bug == Coclient5BugNone)
+        return FALSE;
+    if (!NdisWaitEvent(&b->RunEvent, 1))
+        Coclient5BugWorkerStep(b);
+    return TRUE;
+}
+
+/* Worker, once the run has drained (every packet back). */
+static VOID Coclient5BugAfterRun(PCOCLIENT5_BINDING b)
+{
+    BOOLEAN release;
+
+    if (b->Bug == Coclient5BugNone)
+        return;
+    /*
+     * IRQL-3: a lock the last completion kept is released here, on another
+     * thread (itself an IRQL-3 finding, and the lock is free again).
+     */
+    NdisAcquireSpinLock(&b->Lock);
+    release = b->BugLockHeld;
+    b->BugLockHeld = FALSE;
+    NdisReleaseSpinLock(&b->Lock);
+    if (release)
+        NdisDprReleaseSpinLock(&b->BugLock);
+
+    if (b->Bug == Coclient5BugRes2) {
+        /* PLANTED BUG (RES-2): free the pool while its packets are allocated. */
+        NdisFreePacketPool(b->PacketPool);
+        DbgPrint("coclient5: planted bug RES-2: NdisFreePacketPool with packets allocated\n");
+    }
+}
+
+/*
+ * Worker, once the call is closed and before the VC goes. VC-1 sends one
+ * more packet on the VC; VC-4 keeps the handle for after the delete.
+ */
+static VOID Coclient5BugAfterCloseCall(PCOCLIENT5_BINDING b)
+{
+    PCOCLIENT5_SLOT slot;
+    NDIS_HANDLE vcHandle;
+    ULONG seq;
+
+    if (b->Bug != Coclient5BugVc1 && b->Bug != Coclient5BugVc4)
+        return;
+    NdisAcquireSpinLock(&b->Lock);
+    vcHandle = b->Vc.NdisVcHandle;
+    if (b->Vc.State != Coclient5VcClosed || b->FreeCount == 0) {
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
+    if (b->Bug == Coclient5BugVc4) {
+        b->BugStaleVc = vcHandle; /* kept past NdisCoDeleteVc: the bug */
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
+    /* Taken and counted the way the pump does it. */
+    slot = &b->Slots[b->FreeStack[--b->FreeCount]];
+    slot->InFlight = TRUE;
+    slot->SentOn = &b->Vc;
+    seq = slot->Seq = b->NextSeq++;
+    b->Inflight++;
+    b->BugPlanted++;
+    NdisReleaseSpinLock(&b->Lock);
+    Coclient5Stamp(slot->Data, b->Size, seq);
+    /* PLANTED BUG (VC-1): send on a VC whose call is closed. */
+    NdisCoSendPackets(vcHandle, &slot->Packet, 1);
+    DbgPrint("coclient5: planted bug VC-1: packet sent after the call was closed\n");
+    Coclient5BugWaitIdle(b);
+}
+
+/* Worker, after NdisCoDeleteVc. */
+static VOID Coclient5BugAfterDeleteVc(PCOCLIENT5_BINDING b)
+{
+    PNDIS_PACKET packet;
+
+    if (b->Bug != Coclient5BugVc4 || b->BugStaleVc == NULL)
+        return;
+    NdisAcquireSpinLock(&b->Lock);
+    if (b->Vc.State != Coclient5VcNone || b->FreeCount == 0) {
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
+    /* Not taken off the free stack: condis leaves the packet with the caller. */
+    packet = b->Slots[b->FreeStack[b->FreeCount - 1]].Packet;
+    b->BugPlanted++;
+    NdisReleaseSpinLock(&b->Lock);
+    /* PLANTED BUG (VC-4): the deleted VC's handle used for a send. */
+    NdisCoSendPackets(b->BugStaleVc, &packet, 1);
+    b->BugStaleVc = NULL;
+    DbgPrint("coclient5: planted bug VC-4: packet sent on a deleted VC's handle\n");
 }
 
 /* ======================================================================

@@ -18,7 +18,10 @@
  *   - Ctrl-C and --seconds end a run cleanly;
  *   - with the built-in sim miniport and cosend protocol (skipped when this
  *     build does not have them): the default run, and one short run per sim
- *     completion style, complete every NBL they send.
+ *     completion style, complete every NBL they send;
+ *   - the independent clients with one protocol-side bug planted at a time
+ *     (CoclientBug, Coclient5Bug) are caught by --verify under the right
+ *     rule id, exit 1, and still end the run in order.
  *
  * The paths come from CMake (tests/CMakeLists.txt): CONDIS_BIN, the test
  * drivers CONDIS_SO_NOENTRY, CONDIS_SO_FAILENTRY, CONDIS_SO_PARAMDUMP (built
@@ -627,7 +630,8 @@ static void check_report(const struct jv *r)
     assert_true(jnum(r, "report", "duration_s") >= 0);
     const char *end = jneed(r, "report", "end", J_STR)->str;
     assert_true(strcmp(end, "done") == 0 || strcmp(end, "time_limit") == 0 ||
-                strcmp(end, "interrupted") == 0 || strcmp(end, "driver_failure") == 0);
+                strcmp(end, "interrupted") == 0 || strcmp(end, "driver_failure") == 0 ||
+                strcmp(end, "verify_stop") == 0);
     double es = jnum(r, "report", "exit_status");
     assert_true(es == 0 || es == 1 || es == 3);
 
@@ -1449,6 +1453,224 @@ static void test_coclient5_everywhere(void **state)
     }
 }
 
+/* ==== planted protocol bugs under the verifier (issue 5) ==================
+ * Each independent client has a test-only knob (CoclientBug /
+ * Coclient5Bug, see the header of examples/coclient.c and coclient5.c) that
+ * breaks one protocol-side rule. Each such run must exit 1 with that rule
+ * id, attributed to the client, and nothing else; condis refuses or
+ * repairs what it catches, so the run still ends in order: `done`, no
+ * problems, every NBL it counted as sent completed, and the client unloads
+ * having deleted its VC. The bugs that act on a send in flight need it to
+ * stay in flight a while, hence SimLatencyUs: 20 ms, and 100 ms for the
+ * bugs that touch a send they only just saw in flight (in_flight), so that
+ * a loaded machine cannot complete it under the bug's feet. */
+
+struct bug_case {
+    const char *id;    /* the rule the client breaks */
+    const char *also;  /* a second rule the same act legitimately breaks, or NULL */
+    bool other_driver; /* findings of the same rule may name the miniport too */
+    bool in_flight;    /* the bug acts on a send it saw in flight a moment ago */
+};
+
+/* Rules a planted bug breaks, with the findings each must produce. */
+static const struct bug_case coclient_bugs[] = {
+    { "OWN-1", NULL, false, true },
+    /* The OWN-2 bug takes the in-flight status for the result and frees the
+     * NBL at once: the free itself breaks OWN-3, and acting on the status is
+     * only visible through it (docs/verifier.md, OWN-2). */
+    { "OWN-2", "OWN-3", false, true },
+    { "OWN-3", NULL, false, true },
+    { "NBL-1", NULL, false },
+    { "NBL-2", NULL, false },
+    { "NBL-4", NULL, false },
+    { "VC-1", NULL, false },
+    { "VC-2", NULL, false },
+    { "VC-3", NULL, false },
+    { "VC-4", NULL, false },
+    { "IRQL-1", NULL, false },
+    { "IRQL-2", NULL, false },
+    /* The lock kept across the send-complete handler is found once, at
+     * the handler's return, not again when sim's DPC routine returns. */
+    { "IRQL-3", NULL, false },
+    { "RES-1", NULL, false },
+    { "RES-2", NULL, false },
+};
+
+static const struct bug_case coclient5_bugs[] = {
+    { "OWN-1", NULL, false, true },
+    /* As for coclient: the status taken for the result leads to an
+     * NdisFreePacket of the packet in flight, which is OWN-3. */
+    { "OWN-2", "OWN-3", false, true },
+    { "OWN-3", NULL, false, true },
+    { "PKT-1", NULL, false },
+    { "PKT-2", NULL, false },
+    { "PKT-4", NULL, false, true },
+    { "VC-1", NULL, false },
+    { "VC-2", NULL, false },
+    { "VC-3", NULL, false },
+    { "VC-4", NULL, false },
+    { "IRQL-2", NULL, false },
+    /* Found once, after CoSendCompleteHandler: not again after condis'
+     * own NDIS 6 completion wrapper nor after the miniport's DPC routine. */
+    { "IRQL-3", NULL, false },
+    { "RES-1", NULL, false },
+    { "RES-2", NULL, false },
+};
+
+static const struct bug_case *bug_case_find(const struct bug_case *cases, size_t n,
+                                            const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(cases[i].id, id) == 0)
+            return &cases[i];
+    fail_msg("no bug case %s", id);
+    return NULL;
+}
+
+/*
+ * One run of client drv (its .so so, its parameters prefixed with prefix)
+ * over miniport mp with bug c planted, every `every` sends (NULL: once),
+ * under `verify` ("--verify" or "--verify=stop"). Checks what the comment
+ * above says; returns the report, the caller frees it and r.
+ */
+static struct jv bug_run(const char *so, const char *drv, const char *prefix, const char *mp,
+                         const struct bug_case *c, const char *every, const char *verify,
+                         struct run *r)
+{
+    char count[64], window[64], latency[64], bug[64], everyp[64];
+    snprintf(count, sizeof(count), "%s.%sCount=64", drv, prefix);
+    snprintf(window, sizeof(window), "%s.%sWindow=8", drv, prefix);
+    snprintf(latency, sizeof(latency), "%s.SimLatencyUs=%d", mp,
+             c->in_flight ? 100000 : 20000);
+    snprintf(bug, sizeof(bug), "%s.%sBug=%s", drv, prefix, c->id);
+    const char *args[40] = { "run",     "--json", "--quiet", verify,  "--protocol", so,
+                             "--miniport", mp,    "--param", count,   "--param",    window,
+                             "--param", latency,  "--param", bug };
+    size_t n = 16;
+    if (every != NULL) {
+        snprintf(everyp, sizeof(everyp), "%s.%sBugEvery=%s", drv, prefix, every);
+        args[n++] = "--param";
+        args[n++] = everyp;
+    }
+    args[n] = NULL;
+    *r = run_condis(NULL, args);
+    expect_status(r, 1);
+    struct jv rep = parse_report(r);
+    char what[160];
+    snprintf(what, sizeof(what), "%s with %s planted over %s%s%s", drv, c->id, mp,
+             every ? ", every " : "", every ? every : "");
+
+    /* The findings: the planted rule (and its companion), by the client. */
+    const struct jv *v = jget(&rep, "violations");
+    bool seen = false, seen_also = c->also == NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *rule = jneed(&v->v[i], "violations[]", "rule", J_STR)->str;
+        const char *driver = jneed(&v->v[i], "violations[]", "driver", J_STR)->str;
+        bool is_main = strcmp(rule, c->id) == 0;
+        bool is_also = c->also != NULL && strcmp(rule, c->also) == 0;
+        bool ours = strcmp(driver, drv) == 0;
+        if (!(is_main || is_also) || !(ours || (c->other_driver && strcmp(driver, mp) == 0))) {
+            run_dump(what, r);
+            fail_msg("%s: unexpected finding %s against %s", what, rule, driver);
+        }
+        seen |= is_main && ours;
+        seen_also |= is_also && ours;
+    }
+    if (!seen || !seen_also) {
+        run_dump(what, r);
+        fail_msg("%s: no %s%s%s finding against %s", what, c->id, c->also ? " and " : "",
+                 c->also ? c->also : "", drv);
+    }
+
+    /* The run still ended in order. */
+    const struct jv *t = totals_traffic(&rep);
+    bool res1 = strcmp(c->id, "RES-1") == 0;
+    if (!(jget(&rep, "problems")->n == 0 && jget(t, "sent")->num > 0 &&
+          jget(t, "completed")->num == jget(t, "sent")->num &&
+          jget(t, "outstanding")->num == 0 && (jget(&rep, "leaks")->n == 0) != res1 &&
+          jget(&rep, "exit_status")->num == 1 && !r->timed_out)) {
+        run_dump(what, r);
+        fail_msg("%s: expected no problems, every send completed, %s", what,
+                 res1 ? "the planted leak listed" : "no leaks");
+    }
+    char unloaded[96];
+    snprintf(unloaded, sizeof(unloaded), "%s: unloaded: VCs created 1 deleted 1", drv);
+    expect_contains(r, r->err, unloaded);
+    return rep;
+}
+
+/* Over sim, every rule; over sim5 (the 5.x translation in between) and
+ * with CoclientBugEvery, the ones whose path differs. Then --verify=stop,
+ * and a rule id the client does not know. */
+static void bug_runs(const char *so, const char *drv, const char *prefix,
+                          const struct bug_case *cases, size_t ncases,
+                          const char *const *on_sim5, const char *const *repeated)
+{
+    for (size_t i = 0; i < ncases; i++) {
+        struct run r;
+        struct jv rep = bug_run(so, drv, prefix, "sim", &cases[i], NULL, "--verify", &r);
+        jv_free(&rep);
+        run_free(&r);
+    }
+    for (size_t i = 0; on_sim5[i] != NULL; i++) {
+        struct run r;
+        struct jv rep = bug_run(so, drv, prefix, "sim5", bug_case_find(cases, ncases, on_sim5[i]),
+                                NULL, "--verify", &r);
+        jv_free(&rep);
+        run_free(&r);
+    }
+    for (size_t i = 0; repeated[i] != NULL; i++) {
+        struct run r;
+        const struct bug_case *c = bug_case_find(cases, ncases, repeated[i]);
+        struct jv rep = bug_run(so, drv, prefix, "sim", c, "5", "--verify", &r);
+        /* Planted again every 5 sends: found more than once. */
+        const struct jv *n = jget(jget(jget(&rep, "verifier"), "by_rule"), c->id);
+        if (n == NULL || n->num < 2) {
+            run_dump("planted every 5 sends", &r);
+            fail_msg("%s with %s every 5 sends: expected several findings", drv, c->id);
+        }
+        jv_free(&rep);
+        run_free(&r);
+    }
+
+    /* --verify=stop: the run ends at the first finding, in order. */
+    struct run r;
+    struct jv rep = bug_run(so, drv, prefix, "sim", bug_case_find(cases, ncases, "OWN-3"), NULL,
+                            "--verify=stop", &r);
+    assert_string_equal(jget(&rep, "end")->str, "verify_stop");
+    jv_free(&rep);
+    run_free(&r);
+
+    /* An unknown rule id fails the bind, loudly. */
+    char bug[64], msg[96];
+    snprintf(bug, sizeof(bug), "%s.%sBug=NOPE-1", drv, prefix);
+    snprintf(msg, sizeof(msg), "%s: error: %sBug=NOPE-1", drv, prefix);
+    r = CLI("run", "--quiet", "--verify", "--protocol", so, "--miniport", "sim", "--param", bug);
+    expect_status(&r, 3);
+    expect_contains(&r, r.err, msg);
+    run_free(&r);
+}
+
+static void test_coclient_bugs(void **state)
+{
+    (void)state;
+    NEED_SIM_COSEND();
+    static const char *const on_sim5[] = { "OWN-1", "OWN-3", "NBL-4", "VC-2", "IRQL-3", NULL };
+    static const char *const repeated[] = { "OWN-3", "NBL-1", "VC-3", "IRQL-2", NULL };
+    bug_runs(CONDIS_SO_COCLIENT, "coclient", "Coclient", coclient_bugs,
+                  sizeof(coclient_bugs) / sizeof(coclient_bugs[0]), on_sim5, repeated);
+}
+
+static void test_coclient5_bugs(void **state)
+{
+    (void)state;
+    NEED_SIM_COSEND();
+    static const char *const on_sim5[] = { "OWN-1", "OWN-3", "PKT-2", "PKT-4", "VC-2", NULL };
+    static const char *const repeated[] = { "OWN-3", "PKT-1", "PKT-4", "IRQL-3", NULL };
+    bug_runs(CONDIS_SO_COCLIENT5, "coclient5", "Coclient5", coclient5_bugs,
+                  sizeof(coclient5_bugs) / sizeof(coclient5_bugs[0]), on_sim5, repeated);
+}
+
 /* ==== the end: nothing left behind ======================================= */
 
 static void test_nothing_left(void **state)
@@ -1487,6 +1709,8 @@ int main(void)
         cmocka_unit_test(test_cosend5),
         cmocka_unit_test(test_coclient_over_ndis5_miniports),
         cmocka_unit_test(test_coclient5_everywhere),
+        cmocka_unit_test(test_coclient_bugs),
+        cmocka_unit_test(test_coclient5_bugs),
         cmocka_unit_test(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1671,6 +1671,99 @@ static void test_coclient5_bugs(void **state)
                   sizeof(coclient5_bugs) / sizeof(coclient5_bugs[0]), on_sim5, repeated);
 }
 
+/* ==== condis bench ======================================================== */
+
+/* A number of the bench's JSON, or fail. */
+static double bench_num(const struct run *r, const struct jv *o, const char *key)
+{
+    const struct jv *v = jget(o, key);
+    if (v == NULL || v->t != J_NUM) {
+        run_dump("condis bench --json", r);
+        fail_msg("bench JSON: no number \"%s\"", key);
+    }
+    return v->num;
+}
+
+/* One measured result: median within [min, max], rate consistent. */
+static void bench_check_result(const struct run *r, const struct jv *res, bool scenario)
+{
+    double ns = bench_num(r, res, "ns_per_nbl"), lo = bench_num(r, res, "min"),
+           hi = bench_num(r, res, "max"), mpps = bench_num(r, res, "mpps");
+    assert_true(ns > 0 && lo <= ns && ns <= hi);
+    assert_true(fabs(mpps * ns - 1000.0) < 1.0);
+    assert_int_equal((int)bench_num(r, res, "reps"), 1);
+    /* The send path allocates nothing; sanitizer builds cannot count. */
+    const struct jv *a = jget(res, "allocs_timed");
+    if (scenario && a != NULL)
+        assert_int_equal((long long)a->num, 0);
+}
+
+static void test_bench(void **state)
+{
+    (void)state;
+    struct run_opts o = { .timeout_s = 240 };
+    const char *args[] = { "bench", "--json", "--quick", "--rounds", "1",
+                           "--only", "send6_inline_c1", "--only", "send5_inline_c32",
+                           "--only", "recv6_loop_c32", "--only", "send6_verify_c32",
+                           "--only", "naive_1t_c32", "--only", "dpdk_1t_c32", NULL };
+    struct run r = run_condis(&o, args);
+    expect_status(&r, 0);
+    struct jv v;
+    const char *err = NULL;
+    if (!json_parse(r.out, &v, &err)) {
+        run_dump("condis bench --json", &r);
+        fail_msg("JSON: %s", err);
+    }
+    const struct jv *sc = jget(&v, "scenarios"), *bl = jget(&v, "baselines");
+    assert_non_null(sc);
+    assert_non_null(bl);
+    assert_int_equal(sc->n, 4); /* only what --only named */
+    assert_int_equal(bl->n, 2);
+    static const char *const names[] = { "send6_inline_c1", "send5_inline_c32",
+                                         "recv6_loop_c32", "send6_verify_c32" };
+    for (size_t i = 0; i < 4; i++) {
+        const struct jv *res = jget(sc, names[i]);
+        if (res == NULL || jget(res, "skipped") != NULL) {
+            run_dump("condis bench --json", &r);
+            fail_msg("scenario %s did not run", names[i]);
+        }
+        bench_check_result(&r, res, true);
+    }
+    bench_check_result(&r, jget(bl, "naive_1t_c32"), false);
+    /* DPDK may be missing: then the baseline says why. */
+    const struct jv *d = jget(bl, "dpdk_1t_c32");
+    assert_non_null(d);
+    if (jget(d, "skipped") != NULL)
+        assert_int_equal(jget(d, "skipped")->t, J_STR);
+    else
+        bench_check_result(&r, d, false);
+    assert_true(bench_num(&r, jget(&v, "machine"), "cpus") >= 1);
+    assert_non_null(jget(&v, "targets"));
+    jv_free(&v);
+    run_free(&r);
+
+    /* Bad usage says so, with exit status 2. */
+    static const char *const bad[][4] = {
+        { "bench", "--rounds", "0", NULL },
+        { "bench", "--only", "send7_warp", NULL },
+        { "bench", "--quick", "extra", NULL },
+        { "bench", "--only", NULL },
+        { "bench", "--bogus", NULL },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct run b = run_condis(NULL, bad[i]);
+        expect_status(&b, 2);
+        expect_contains(&b, b.err, "condis: ");
+        run_free(&b);
+    }
+    const char *help[] = { "help", "bench", NULL };
+    struct run h = run_condis(NULL, help);
+    expect_status(&h, 0);
+    expect_contains(&h, h.out, "send6_inline_c32_100kvc");
+    expect_contains(&h, h.out, "dpdk_2t_c32");
+    run_free(&h);
+}
+
 /* ==== the end: nothing left behind ======================================= */
 
 static void test_nothing_left(void **state)
@@ -1711,6 +1804,7 @@ int main(void)
         cmocka_unit_test(test_coclient5_everywhere),
         cmocka_unit_test(test_coclient_bugs),
         cmocka_unit_test(test_coclient5_bugs),
+        cmocka_unit_test(test_bench),
         cmocka_unit_test(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,13 @@
 #!/bin/sh
 # Install what building and testing condis needs on Debian, when it is missing.
-# As root it installs; otherwise it prints the command to run.
+# With --bench, also what `condis bench` uses: DPDK for its baselines and
+# gnuplot for its plot. As root it installs; otherwise it prints the command.
 set -e
 need=""
+if [ "${1:-}" = "--bench" ]; then
+    pkg-config --exists libdpdk 2>/dev/null || need="$need libdpdk-dev"
+    command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
+fi
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"

@@ -8,6 +8,7 @@
 #include <condis/builtin.h>
 #include <condis/host.h>
 
+#include "bench.h"
 #include "cli.h"
 
 const char *cli_prog = "condis";
@@ -22,6 +23,8 @@ static void usage_main(FILE *f)
             "commands:\n"
             "  run       load drivers, bind them, let them work, unload them and report\n"
             "            (example: condis run --protocol cosend --miniport sim)\n"
+            "  bench     measure the send path against DPDK and naive baselines\n"
+            "            (condis bench --quick)\n"
             "  help      show this text, the options of a command (condis help run)\n"
             "            or a built-in driver's parameters (condis help sim)\n"
             "  version   print the version\n"
@@ -64,10 +67,14 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cn_bench_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         const struct condis_builtin *b = argc > 2 ? condis_builtin_find(argv[2]) : NULL;
         if (argc > 2 && strcmp(argv[2], "run") == 0)
             cli_usage_run(stdout);
+        else if (argc > 2 && strcmp(argv[2], "bench") == 0)
+            return cn_bench_main(2, (char *[]){ "bench", "--help", NULL });
         else if (b != NULL)
             usage_driver(stdout, b);
         else if (argc > 2)
@@ -82,6 +89,6 @@ int main(int argc, char **argv)
         printf("condis %s\n", condis_version());
         return EXIT_CLEAN;
     }
-    cli_usage_error("unknown command '%s'; the commands are run, help and version "
+    cli_usage_error("unknown command '%s'; the commands are run, bench, help and version "
                     "(see condis --help)", cmd);
 }

@@ -557,8 +557,8 @@ static void print_text(FILE *f, const struct result *sr, const struct result *br
         double ratio = t->faster_by ? r->median / c->median : c->median / r->median;
         bool ok = t->faster_by ? ratio >= t->factor : ratio <= t->factor;
         if (t->faster_by)
-            fprintf(f, "  %-4s %s is %.2fx faster than %s (wanted: at least %.1fx)\n",
-                    ok ? "met" : "MISS", t->candidate, ratio, t->reference, t->factor);
+            fprintf(f, "  %-4s %s / %s = %.2f: it is %.2fx as fast (wanted: at least %.1fx)\n",
+                    ok ? "met" : "MISS", t->reference, t->candidate, ratio, ratio, t->factor);
         else
             fprintf(f, "  %-4s %s = %.2fx %s (wanted: at most %.1fx)\n", ok ? "met" : "MISS",
                     t->candidate, ratio, t->reference, t->factor);

@@ -384,6 +384,9 @@ bool cn_host_wait(PNDIS_EVENT ev, unsigned ms);
  * NDIS_STATUS_REQUEST_ABORTED, reporting each. Returns how many. A host
  * thread at PASSIVE_LEVEL. */
 size_t cn_send_reclaim(uint64_t min_age_ns);
+/* Returns once no cn_send_reclaim is running (its completions may still be
+ * inside a driver's handlers, or reading the driver's state after them). */
+void cn_send_reclaim_quiesce(void);
 /* The host is tearing something down (unbind, pause, halt, unload): with
  * the verifier on, a watchdog reclaims sends held too long meanwhile. */
 void cn_host_busy(bool enter);

@@ -341,6 +341,10 @@ void cn_driver_destroy(struct cn_driver *drv)
         drv->drv_image->im_miniport = NULL;
     pthread_mutex_unlock(&cn_rt.rt_lock);
     cn_handle_free(drv->drv_handle);
+    /* The verifier's watchdog may have just completed this driver's last
+     * send or close, and still be on its way out of condis' code around
+     * the handler. */
+    cn_send_reclaim_quiesce();
     free(drv);
 }
 

@@ -35,6 +35,8 @@
  */
 #include <stdlib.h>
 
+#include <time.h>
+
 #include "cn_co.h"
 
 static inline ULONG irql_flag(ULONG flags, ULONG dispatch_flag)
@@ -541,10 +543,32 @@ static void reclaim_pool(struct cn_pool *p, void *arg)
     cn_pool_each(p, reclaim_one, arg);
 }
 
+/* Reclaims under way: a driver is not freed while one still runs in its
+ * handlers (cn_send_reclaim_quiesce). */
+static _Atomic unsigned reclaiming;
+
+void cn_send_reclaim_quiesce(void)
+{
+    while (atomic_load(&reclaiming) != 0) {
+        struct timespec ts = { 0, 100 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static size_t send_reclaim(uint64_t min_age_ns);
+
 size_t cn_send_reclaim(uint64_t min_age_ns)
 {
     if (!CN_VERIFYING)
         return 0;
+    atomic_fetch_add(&reclaiming, 1);
+    size_t n = send_reclaim(min_age_ns);
+    atomic_fetch_sub(&reclaiming, 1);
+    return n;
+}
+
+static size_t send_reclaim(uint64_t min_age_ns)
+{
     struct reclaim r = { .r_now = cn_now_ns(), .r_min_age = min_age_ns };
     cn_mem_each_pool(CN_POOL_NBL, reclaim_pool, &r);
     for (size_t i = 0; i < r.r_n; i++) {

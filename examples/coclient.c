@@ -313,6 +313,8 @@ typedef struct _COCLIENT_BINDING {
     PMDL BugMdl;
     PUCHAR BugBuffer;
     PNET_BUFFER_LIST BugFakeNbl;
+    ULONG BugSubmitted;       /* under Lock: every NBL with a Seq below this
+                                 went through NdisCoSendNetBufferLists */
     NDIS_HANDLE BugStaleVc;   /* VC-4: the handle NdisCoDeleteVc took */
 } COCLIENT_BINDING, *PCOCLIENT_BINDING;
 
@@ -380,7 +382,7 @@ static VOID CoclientReadBugParameters(PCOCLIENT_BINDING b, NDIS_HANDLE Config);
 static NDIS_STATUS CoclientBugSetup(PCOCLIENT_BINDING b);
 static VOID CoclientBugFreeResources(PCOCLIENT_BINDING b);
 static VOID CoclientBugStamp(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Slot);
-static VOID CoclientBugAfterSend(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Last);
+static VOID CoclientBugAfterSend(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Last, ULONG LastSeq);
 static BOOLEAN CoclientBugNblBack(PCOCLIENT_BINDING b, PNET_BUFFER_LIST Nbl);
 static VOID CoclientBugInCompletion(PCOCLIENT_BINDING b, KIRQL Irql);
 static VOID CoclientBugDrain(PCOCLIENT_BINDING b);
@@ -774,9 +776,11 @@ static VOID CoclientPump(PCOCLIENT_BINDING b, ULONG SendFlags)
         }
 
         if (head != NULL) {
+            ULONG lastSeq = last->Seq;
+
             NdisCoSendNetBufferLists(vcHandle, head, SendFlags);
             /* From here the chain is NDIS's; it comes back through the handler. */
-            CoclientBugAfterSend(b, last); /* test only */
+            CoclientBugAfterSend(b, last, lastSeq); /* test only */
         }
 
         InterlockedExchange(&b->Pumping, 0);
@@ -2092,10 +2096,20 @@ static VOID CoclientBugStamp(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Slot)
  * own InFlight flag says it has not come back; b->Lock is held meanwhile so
  * that the completion handler cannot reclaim (and the pump reuse) it.
  */
-static VOID CoclientBugAfterSend(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Last)
+static VOID CoclientBugAfterSend(PCOCLIENT_BINDING b, PCOCLIENT_SLOT Last, ULONG LastSeq)
 {
     NDIS_STATUS status;
 
+    if (b->Bug == CoclientBugOwn3) {
+        /* Pumps take turns, so every Seq up to LastSeq has been sent: the
+         * OWN-3 victim is chosen among those only, never among NBLs a pump
+         * has marked InFlight but not handed to NDIS yet. */
+        NdisAcquireSpinLock(&b->Lock);
+        if (LastSeq + 1 > b->BugSubmitted)
+            b->BugSubmitted = LastSeq + 1;
+        NdisReleaseSpinLock(&b->Lock);
+        return;
+    }
     if (b->Bug != CoclientBugOwn1 && b->Bug != CoclientBugOwn2)
         return;
     NdisAcquireSpinLock(&b->Lock);
@@ -2254,7 +2268,7 @@ static VOID CoclientBugWorkerStep(PCOCLIENT_BINDING b)
         for (i = 0; i < b->SlotCount; i++) {
             PCOCLIENT_SLOT slot = &b->Slots[i];
 
-            if (slot->InFlight && slot->Seq >= b->Window &&
+            if (slot->InFlight && slot->Seq >= b->Window && slot->Seq < b->BugSubmitted &&
                 (victim == NULL || slot->Seq > victim->Seq))
                 victim = slot;
         }

@@ -374,6 +374,8 @@ typedef struct _COCLIENT5_BINDING {
     ULONG BugPlanted;         /* how many times it was planted */
     BOOLEAN BugInvalid;       /* Coclient5Bug named no known rule */
     BOOLEAN BugCallClosed;    /* VC-2 closed the call already */
+    ULONG BugSubmitted;       /* under Lock: every packet with a Seq below this
+                                 went through NdisCoSendPackets */
     BOOLEAN BugLockHeld;      /* BugLock was kept across a handler return */
     NDIS_SPIN_LOCK BugLock;   /* IRQL-3 */
     PVOID BugMedia;           /* PKT-4: the block lent to BugMediaSlot's packet */
@@ -1676,6 +1678,10 @@ static VOID Coclient5Pump(PCOCLIENT5_BINDING b)
         Coclient5BugAfterSend(b, slots[n - 1]); /* test only */
 
         NdisAcquireSpinLock(&b->Lock);
+        /* Pumps take turns: every Seq up to this batch's last is sent. The
+         * OWN-3 planted bug picks its victim among those only. */
+        if (seqs[n - 1] + 1 > b->BugSubmitted)
+            b->BugSubmitted = seqs[n - 1] + 1;
     }
     b->Pumping = FALSE;
     NdisReleaseSpinLock(&b->Lock);
@@ -2488,7 +2494,7 @@ static VOID Coclient5BugWorkerStep(PCOCLIENT5_BINDING b)
         for (i = 0; i < b->Window; i++) {
             PCOCLIENT5_SLOT slot = &b->Slots[i];
 
-            if (slot->InFlight && slot->Seq >= b->Window &&
+            if (slot->InFlight && slot->Seq >= b->Window && slot->Seq < b->BugSubmitted &&
                 (victim == NULL || slot->Seq > victim->Seq))
                 victim = slot;
         }

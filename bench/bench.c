@@ -69,7 +69,7 @@ struct scenario {
     unsigned vcs, chain;
     bool verify;
     bool recv;                       /* every NBL also comes back as a receive */
-    double count_scale;              /* of the per-round NBL count (100k VCs: setup dominates) */
+    double count_scale;              /* of the per-round NBL count; at least two chains per VC */
 };
 
 static const struct scenario scenarios[] = {
@@ -781,6 +781,9 @@ int cn_bench_main(int argc, char **argv)
             const struct scenario *s = &scenarios[i];
             struct measured me = { 0 };
             uint64_t n = (uint64_t)((double)count * s->count_scale);
+            /* Every VC gets at least two chains: spread means all of them. */
+            if (n < 2ull * s->vcs * s->chain)
+                n = 2ull * s->vcs * s->chain;
             chatter_begin();
             int rc = run_scenario(s, n, &me, r->why, sizeof(r->why));
             chatter_end(rc != 0);

@@ -407,6 +407,21 @@ static const struct result *find_result(const struct result *r, size_t n, const 
     return NULL;
 }
 
+/* A target of this run: false when either side did not run. */
+static bool target_eval(const struct target *t, const struct result *sr, const struct result *br,
+                        double *ratio, bool *met)
+{
+    const struct result *c = find_result(sr, NSCENARIOS, t->candidate);
+    const struct result *r = find_result(sr, NSCENARIOS, t->reference);
+    if (r == NULL)
+        r = find_result(br, NBASELINES, t->reference);
+    if (c == NULL || r == NULL)
+        return false;
+    *ratio = t->faster_by ? r->median / c->median : c->median / r->median;
+    *met = t->faster_by ? *ratio >= t->factor : *ratio <= t->factor;
+    return true;
+}
+
 static void json_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -478,14 +493,10 @@ static void print_json(FILE *f, const struct result *sr, const struct result *br
     first = true;
     for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
         const struct target *t = &targets[i];
-        const struct result *c = find_result(sr, NSCENARIOS, t->candidate);
-        const struct result *r = find_result(sr, NSCENARIOS, t->reference);
-        if (r == NULL)
-            r = find_result(br, NBASELINES, t->reference);
-        if (c == NULL || r == NULL)
+        double ratio;
+        bool ok;
+        if (!target_eval(t, sr, br, &ratio, &ok))
             continue;
-        double ratio = t->faster_by ? r->median / c->median : c->median / r->median;
-        bool ok = t->faster_by ? ratio >= t->factor : ratio <= t->factor;
         fprintf(f, "%s{\"candidate\": \"%s\", \"reference\": \"%s\", \"%s\": %.3f, "
                    "\"limit\": %.2f, \"met\": %s}",
                 first ? "" : ", ", t->candidate, t->reference,
@@ -545,17 +556,13 @@ static void print_text(FILE *f, const struct result *sr, const struct result *br
     bool any = false;
     for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
         const struct target *t = &targets[i];
-        const struct result *c = find_result(sr, NSCENARIOS, t->candidate);
-        const struct result *r = find_result(sr, NSCENARIOS, t->reference);
-        if (r == NULL)
-            r = find_result(br, NBASELINES, t->reference);
-        if (c == NULL || r == NULL)
+        double ratio;
+        bool ok;
+        if (!target_eval(t, sr, br, &ratio, &ok))
             continue;
         if (!any)
             fprintf(f, "\ntargets (this run):\n");
         any = true;
-        double ratio = t->faster_by ? r->median / c->median : c->median / r->median;
-        bool ok = t->faster_by ? ratio >= t->factor : ratio <= t->factor;
         if (t->faster_by)
             fprintf(f, "  %-4s %s / %s = %.2f: it is %.2fx as fast (wanted: at least %.1fx)\n",
                     ok ? "met" : "MISS", t->reference, t->candidate, ratio, ratio, t->factor);

@@ -640,16 +640,28 @@ static VOID BenchclWaitFree(PBENCHCL_BINDING b)
 /* The sender: the next free chain, waiting for one if need be. */
 static FORCEINLINE PBENCHCL_CHAIN BenchclTakeChain(PBENCHCL_BINDING b)
 {
-    PBENCHCL_CHAIN c = b->Local;
+    PBENCHCL_CHAIN c, got;
 
-    if (c == NULL) {
-        for (;;) {
-            c = (PBENCHCL_CHAIN)InterlockedExchangePointer((PVOID volatile *)&b->FreeTop, NULL);
-            if (c != NULL)
+    /* The most recently completed chain first, as a pool's free list hands
+     * out its most recently freed descriptor: the NBLs that are reused are
+     * the ones still in the cache, and the working set is what is in flight,
+     * not the whole set. (Cycling through all of it would measure cache
+     * misses on the client's own NBLs, which no pool-based sender makes.) */
+    while (b->FreeTop != NULL || b->Local == NULL) {
+        got = (PBENCHCL_CHAIN)InterlockedExchangePointer((PVOID volatile *)&b->FreeTop, NULL);
+        if (got == NULL) {
+            if (b->Local != NULL)
                 break;
             BenchclWaitFree(b);
+            continue;
         }
+        for (c = got; c->Next != NULL; c = c->Next)
+            ;
+        c->Next = b->Local;
+        b->Local = got;
+        break;
     }
+    c = b->Local;
     b->Local = c->Next;
     return c;
 }

@@ -525,16 +525,28 @@ static VOID Benchcl5WaitFree(PBENCHCL5_BINDING b)
 
 static FORCEINLINE PBENCHCL5_CHAIN Benchcl5TakeChain(PBENCHCL5_BINDING b)
 {
-    PBENCHCL5_CHAIN c = b->Local;
+    PBENCHCL5_CHAIN c, got;
 
-    if (c == NULL) {
-        for (;;) {
-            c = (PBENCHCL5_CHAIN)InterlockedExchangePointer((PVOID volatile *)&b->FreeTop, NULL);
-            if (c != NULL)
+    /* The most recently completed chain first, as a pool's free list hands
+     * out its most recently freed descriptor: the packets that are reused are
+     * the ones still in the cache, and the working set is what is in flight,
+     * not the whole set. (Cycling through all of it would measure cache
+     * misses on the client's own packets, which no pool-based sender makes.) */
+    while (b->FreeTop != NULL || b->Local == NULL) {
+        got = (PBENCHCL5_CHAIN)InterlockedExchangePointer((PVOID volatile *)&b->FreeTop, NULL);
+        if (got == NULL) {
+            if (b->Local != NULL)
                 break;
             Benchcl5WaitFree(b);
+            continue;
         }
+        for (c = got; c->Next != NULL; c = c->Next)
+            ;
+        c->Next = b->Local;
+        b->Local = got;
+        break;
     }
+    c = b->Local;
     b->Local = c->Next;
     return c;
 }

@@ -512,6 +512,26 @@ static void test_sim_inline(void **state)
     env_end(&e);
 }
 
+/* SimInline with chains longer than the TX queue: they cannot take the
+ * express lane and go through the scheduler, in passes of SimQueue NBLs,
+ * still inside the send call and still in order. */
+static void test_sim_inline_long_chains(void **state)
+{
+    (void)state;
+    static const char *const params[] = { "SimInline=1", "SimQueue=8", NULL };
+    struct env e;
+    env_start(&e, params, 0);
+    struct tclient_vc *vc = vc_open(0, 0);
+    assert_int_equal(tclient_send(vc, 300, 0, 0, 30), 300); /* chains of 30 */
+    assert_int_equal(tclient_send(vc, 300, 0, 300, 8), 300); /* chains that just fit */
+    assert_int_equal(atomic_load(&vc->completed), 600);
+    assert_books(vc, 600);
+    assert_fifo(vc, 0);
+    assert_all_ok(vc);
+    vc_close(vc);
+    env_end(&e);
+}
+
 /* The completion order of one VC's backlog under SimReorder. */
 static void reorder_run(const char *const *params, bool hold, unsigned chain, ULONG *order,
                         unsigned long n)
@@ -1038,8 +1058,12 @@ static void test_sim_concurrent(void **state)
     (void)state;
     static const char *const dpc[] = { "SimDpcThreads=2", "SimQueue=64", NULL };
     static const char *const inl[] = { "SimInline=1", NULL };
+    /* Room for one chain of 8 at a time: a sender that finds the other's
+     * chain in the TX queue leaves the express lane for the scheduler. */
+    static const char *const inl_tight[] = { "SimInline=1", "SimQueue=12", NULL };
     concurrent_body(dpc);
     concurrent_body(inl);
+    concurrent_body(inl_tight);
 }
 
 /* Invalid values are reported and the defaults kept: one context, a TX
@@ -1111,6 +1135,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sim_dpc_threads_too_many, cn_test_setup,
                                         cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_sim_inline, cn_test_setup, cn_test_teardown),
+        cmocka_unit_test_setup_teardown(test_sim_inline_long_chains, cn_test_setup,
+                                        cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_sim_reorder, cn_test_setup, cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_sim_batch, cn_test_setup, cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_sim_fail_every, cn_test_setup, cn_test_teardown),

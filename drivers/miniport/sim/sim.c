@@ -59,7 +59,9 @@
  *                      at the caller's IRQL, and completes what it can there;
  *                      what has to wait (latency, shaping, a full TX queue, or
  *                      another thread already running the scheduler of that
- *                      context) completes from the context's DPC.
+ *                      context) completes from the context's DPC. A chain
+ *                      with nothing ahead of it skips the scheduler's passes
+ *                      (see SimExpressLane).
  *   SimReorder=N       the NBLs of a VC complete in a pseudo-random order
  *                      within windows of N consecutive NBLs (N <= 1: in order).
  *                      A window completes once all its NBLs are ready, or
@@ -298,6 +300,8 @@ struct _SIM_ADAPTER {
     volatile LONG64 BugCounter; /* NBLs accepted, for SimBugEvery */
     volatile LONG NextVcNumber;
     volatile LONG Busy;         /* threads inside the scheduler (halt waits) */
+    volatile LONG Shaped;       /* a call with a PeakBandwidth was made: passes
+                                   need the time even with SimLatencyUs=0 */
 
     NDIS_EVENT NotifyCloseDone; /* CmNotifyCloseAfComplete came */
 
@@ -392,6 +396,15 @@ static inline LONG SimRead(volatile LONG *Value)
 static inline ULONG64 SimNow(VOID)
 {
     return KeQueryInterruptTime();
+}
+
+/* The time a pass of the scheduler works with. Without latency and without
+ * shaped VCs nothing waits for time: every time sim keeps is then 0 and
+ * every NBL is due at once, so the clock is not read at all (a clock read
+ * per pass was 7% of an inline send of chains of 32, 26% of chains of 1). */
+static inline ULONG64 SimPassNow(PSIM_ADAPTER Adapter)
+{
+    return Adapter->Latency != 0 || SimRead(&Adapter->Shaped) != 0 ? SimNow() : 0;
 }
 
 static inline PNET_BUFFER_LIST SimNext(PNET_BUFFER_LIST Nbl)
@@ -1202,7 +1215,7 @@ static VOID SimService(PSIM_CONTEXT Ctx)
     }
     Ctx->Servicing = TRUE;
     for (;;) {
-        SIM_PASS pass = { SimNow(), 0, FALSE, 0, FALSE, NULL };
+        SIM_PASS pass = { SimPassNow(adapter), 0, FALSE, 0, FALSE, NULL };
         Ctx->Again = FALSE;
         SimSchedule(Ctx, &pass);
         McmLibUnlock(&Ctx->Lock, dpr);
@@ -1250,6 +1263,61 @@ static VOID SimTimer(PVOID SystemSpecific1, PVOID FunctionContext, PVOID SystemS
 }
 
 /* ---- MiniportCoSendNetBufferLists ------------------------------------------------------ */
+
+/*
+ * The express lane of SimInline. A chain that finds its context idle (no
+ * scheduler running, nothing queued, on the wire or ready), nothing timed
+ * (no latency, its VC not shaped), the NBLs in order (no SimReorder, no
+ * SimBatch limit), and room in the TX queue for all of it would enter the TX
+ * queue at this pass and leave it at the next: with nothing in between, sim
+ * completes it at once instead of making both passes. The result is the
+ * same, NBL for NBL, and the counts are the same; only the two passes over
+ * sim's queues are saved. Ctx->Lock held, the chain already counted in
+ * Accepted and Pending; on TRUE the caller runs SimExpress after unlocking,
+ * as the thread that runs the scheduler.
+ */
+static BOOLEAN SimExpressLane(PSIM_CONTEXT Ctx, PSIM_VC Vc, ULONG Count)
+{
+    PSIM_ADAPTER adapter = Ctx->Adapter;
+    if (Ctx->Servicing || Ctx->Waiting != 0 || !IsListEmpty(&Ctx->WireList) ||
+        !IsListEmpty(&Ctx->DoneList) || adapter->Latency != 0 || adapter->EarlyComplete ||
+        Vc->PeakBandwidth != 0 || adapter->Reorder > 1 || adapter->Batch != 0)
+        return FALSE;
+    LONG got = SimTakeSlots(adapter, Count);
+    if ((ULONG)got != Count) {
+        if (got != 0)
+            InterlockedExchangeAdd(&adapter->TxQueueUsed, -got);
+        return FALSE;
+    }
+    LONG used = SimRead(&adapter->TxQueueUsed);
+    if ((ULONG)used > Ctx->MaxTxQueue)
+        Ctx->MaxTxQueue = (ULONG)used;
+    Ctx->Servicing = TRUE;
+    return TRUE;
+}
+
+/* The rest of the express lane, without the lock: the chain (linked
+ * through SimNext) leaves the TX queue and completes; then whatever other
+ * threads queued meanwhile gets the scheduler. */
+static VOID SimExpress(PSIM_CONTEXT Ctx, PSIM_VC Vc, PNET_BUFFER_LIST Chain, ULONG Count)
+{
+    PSIM_ADAPTER adapter = Ctx->Adapter;
+    InterlockedIncrement(&adapter->Busy);
+    InterlockedExchangeAdd(&adapter->TxQueueUsed, -(LONG)Count);
+    if (adapter->DpcThreads > 1)
+        SimWakeBlocked(adapter, Ctx);
+    Vc->WorkHead = Chain;
+    Vc->WorkCount = Count;
+    Vc->WorkNext = NULL;
+    SimCompleteWork(Ctx, Vc);
+    BOOLEAN dpr = McmLibLock(&Ctx->Lock);
+    Ctx->Servicing = FALSE;
+    BOOLEAN again = Ctx->Again;
+    McmLibUnlock(&Ctx->Lock, dpr);
+    if (again)
+        SimService(Ctx);
+    InterlockedDecrement(&adapter->Busy); /* the last touch of the adapter */
+}
 
 /*
  * MiniportCoSendNetBufferLists while a bug is on (SimCoSendNetBufferLists
@@ -1391,7 +1459,7 @@ static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_L
     SimNoteMax(&adapter->MaxOutstanding,
                InterlockedExchangeAdd(&adapter->Outstanding, (LONG)count) + (LONG)count);
     NDIS_STATUS refuse = NDIS_STATUS_SUCCESS;
-    BOOLEAN service = FALSE, kick = FALSE;
+    BOOLEAN service = FALSE, kick = FALSE, express = FALSE;
     if (SimRead(&adapter->State) != SimAdapterRunning) {
         refuse = NDIS_STATUS_PAUSED;
     } else {
@@ -1406,20 +1474,25 @@ static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_L
                         NET_BUFFER_LIST_STATUS(nbl) == NDIS_STATUS_SUCCESS)
                         NET_BUFFER_LIST_STATUS(nbl) = adapter->FailStatus;
             }
-            BOOLEAN wasEmpty = vc->Wait.Count == 0;
-            SimQueueAppend(&vc->Wait, NetBufferLists, last, count);
-            SimListAdd(&ctx->WaitList, &vc->WaitLink);
-            ctx->Waiting += count;
             ctx->Accepted += count;
             vc->Pending += count;
-            if (ctx->Servicing)
-                ctx->Again = TRUE;
-            else if (adapter->Inline)
-                service = TRUE;
-            else
-                /* Behind other waiting NBLs these cannot move before them,
-                 * and whatever holds those up will run the scheduler. */
-                kick = wasEmpty;
+            if (adapter->Inline && SimExpressLane(ctx, vc, count)) {
+                express = TRUE;
+            } else {
+                BOOLEAN wasEmpty = vc->Wait.Count == 0;
+                SimQueueAppend(&vc->Wait, NetBufferLists, last, count);
+                SimListAdd(&ctx->WaitList, &vc->WaitLink);
+                ctx->Waiting += count;
+                if (ctx->Servicing)
+                    ctx->Again = TRUE;
+                else if (adapter->Inline)
+                    service = TRUE;
+                else
+                    /* Behind other waiting NBLs these cannot move before
+                     * them, and whatever holds those up will run the
+                     * scheduler. */
+                    kick = wasEmpty;
+            }
         }
         McmLibUnlock(&ctx->Lock, dpr);
     }
@@ -1427,6 +1500,8 @@ static VOID SimCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_L
     if (refuse != NDIS_STATUS_SUCCESS) {
         McmLibRefuseSends(vc->NdisVcHandle, NetBufferLists, refuse);
         SimSendsDone(adapter, count);
+    } else if (express) {
+        SimExpress(ctx, vc, NetBufferLists, count);
     } else if (service) {
         SimService(ctx);
     } else if (kick) {
@@ -1465,6 +1540,8 @@ static NDIS_STATUS SimCmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETE
     vc->MaxSduSize = limits.MaxSduSize;
     vc->PeakBandwidth = limits.PeakBandwidth;
     vc->Tat = 0;
+    if (limits.PeakBandwidth != 0 && SimRead(&vc->Adapter->Shaped) == 0)
+        InterlockedExchange(&vc->Adapter->Shaped, 1);
     /* Each call starts its VC's reorder sequence afresh. */
     vc->Rng = ((ULONG64)vc->Adapter->Seed << 32) ^ vc->Number;
     vc->State = SimVcActive;

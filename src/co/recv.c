@@ -76,9 +76,10 @@ VOID NdisMCoIndicateReceiveNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_
     }
 
     unsigned long n = 0, bytes = 0;
+    struct cn_nbl_walk walk = { 0 };
     for (PNET_BUFFER_LIST nbl = NetBufferLists; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
         if (!resources) {
-            struct cn_nbl *c = cn_nbl_check(nbl);
+            struct cn_nbl *c = cn_nbl_check_walk(&walk, nbl);
             if (c) {
                 atomic_store_explicit(&c->state, CN_NBL_INDICATED, memory_order_relaxed);
                 c->rx_adapter = ad->ad_handle;
@@ -107,13 +108,14 @@ VOID NdisReturnNetBufferLists(NDIS_HANDLE NdisBindingHandle, PNET_BUFFER_LIST Ne
                      "condis returns the NBLs to the adapters that indicated them",
                      cn_current_driver(), NdisBindingHandle);
     PNET_BUFFER_LIST nbl = NetBufferLists;
+    struct cn_nbl_walk walk = { 0 };
     while (nbl) {
         NDIS_HANDLE ad_handle = NULL;
         PNET_BUFFER_LIST head = NULL, tail = NULL;
         long n = 0;
         while (nbl) {
             PNET_BUFFER_LIST next = NET_BUFFER_LIST_NEXT_NBL(nbl);
-            struct cn_nbl *c = cn_nbl_check(nbl);
+            struct cn_nbl *c = cn_nbl_check_walk(&walk, nbl);
             if (c == NULL ||
                 atomic_load_explicit(&c->state, memory_order_relaxed) != CN_NBL_INDICATED) {
                 CN_WARN_ONCE("%s: NdisReturnNetBufferLists with an NBL that is not an "

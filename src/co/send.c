@@ -29,8 +29,9 @@
  *     consecutive NBLs of one VC goes to that VC's protocol in one call.
  *
  * Cost: per chain, one VC handle lookup, two acquisitions of the VC's own
- * spin lock and a few relaxed counter updates; per NBL, a pool-handle check
- * and a few stores into the NBL's trailer. No malloc, no global lock, and
+ * spin lock and a few relaxed counter updates; per run of NBLs of one pool,
+ * one pool-handle lookup; per NBL, a compare with that handle and a few
+ * stores into the NBL's trailer. No malloc, no global lock, and
  * nothing that grows with the number of VCs.
  */
 #include <stdlib.h>
@@ -200,9 +201,10 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
     PNET_BUFFER_LIST head = NULL, *tailp = &head, bad = NULL, *badp = &bad;
     unsigned long n = 0, bytes = 0;
     uint64_t now = cn_ticks();
+    struct cn_nbl_walk walk = { 0 };
     for (PNET_BUFFER_LIST nbl = NetBufferLists, next; nbl; nbl = next) {
         next = NET_BUFFER_LIST_NEXT_NBL(nbl);
-        struct cn_nbl *c = cn_nbl_check(nbl);
+        struct cn_nbl *c = cn_nbl_check_walk(&walk, nbl);
         if (__builtin_expect(c == NULL, 0)) {
             char obj[320];
             cn_violation(CN_NBL2, vc->vc_client_name, "NdisCoSendNetBufferLists",
@@ -387,6 +389,7 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                            bool refused)
 {
     uint64_t now = cn_ticks();
+    struct cn_nbl_walk walk = { 0 };
     PNET_BUFFER_LIST nbl = NetBufferLists;
     while (nbl) {
         struct cn_vc *vc = NULL;
@@ -396,7 +399,7 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
         uint32_t lat_count = 0;
         while (nbl) {
             PNET_BUFFER_LIST next = NET_BUFFER_LIST_NEXT_NBL(nbl);
-            struct cn_nbl *c = cn_nbl_check(nbl);
+            struct cn_nbl *c = cn_nbl_check_walk(&walk, nbl);
             if (__builtin_expect(c == NULL ||
                                      atomic_load_explicit(&c->state, memory_order_relaxed) !=
                                          CN_NBL_SENDING, 0)) {

@@ -502,6 +502,16 @@ struct cn_nbl *cn_nbl_check(PNET_BUFFER_LIST nbl)
     return c;
 }
 
+struct cn_nbl *cn_nbl_check_walk_slow(struct cn_nbl_walk *w, PNET_BUFFER_LIST nbl)
+{
+    struct cn_nbl *c = cn_nbl_check(nbl);
+    if (c != NULL) {
+        w->w_handle = nbl->NdisPoolHandle;
+        w->w_pool = c->pool;
+    }
+    return c;
+}
+
 const char *cn_nbl_owner(PNET_BUFFER_LIST nbl)
 {
     if (nbl == NULL)

@@ -51,6 +51,9 @@ struct cn_packet {
     _Atomic uint32_t state;         /* enum cn_packet_state */
     uint32_t pad;
     void *co5_private;              /* the 5.x send path's (its NBL, ...) */
+    /* The wrapper NBL the 5.x send path keeps with the packet between its
+     * sends (NULL: none yet); released with the packet (send5.c). */
+    PNET_BUFFER_LIST _Atomic co5_wrap;
     void *_Atomic vshadow;          /* the verifier's struct cn_vshadow, once it looked */
     NDIS_PACKET packet;             /* what drivers see; last: ProtocolReserved runs on */
 };
@@ -87,6 +90,34 @@ static inline struct cn_packet *cn_packet_of(PNDIS_PACKET p)
  * Private.Pool overwritten, e.g. by zeroing the packet: PKT-2). O(1); reads
  * nothing in front of Packet unless Private.Pool is a live packet pool. */
 struct cn_packet *cn_packet_check(PNDIS_PACKET Packet);
+
+/* cn_packet_check over an array of packets: as cn_nbl_check_walk, the
+ * last pool handle found live stands for the next packet of that pool. */
+struct cn_packet_walk {
+    NDIS_HANDLE pw_handle;
+    const void *pw_pool;
+};
+
+static inline struct cn_packet *cn_packet_check_walk(struct cn_packet_walk *w, PNDIS_PACKET P)
+{
+    if (__builtin_expect(P == NULL || w->pw_handle == NULL || P->Private.Pool != w->pw_handle, 0)) {
+        struct cn_packet *c = cn_packet_check(P);
+        if (c != NULL) {
+            w->pw_handle = P->Private.Pool;
+            w->pw_pool = c->pool;
+        }
+        return c;
+    }
+    struct cn_packet *c = cn_packet_of(P);
+    if (__builtin_expect(c->pool != w->pw_pool ||
+                             __atomic_load_n(&c->cookie, __ATOMIC_ACQUIRE) != CN_PACKET_COOKIE, 0))
+        return NULL;
+    return c;
+}
+
+/* The 5.x send path lets go of the wrapper NBL it kept with a packet that is
+ * being freed (send5.c). */
+void cn_send5_unwrap(struct cn_packet *cp);
 
 /* The driver that allocated the packet's pool, or "?". */
 const char *cn_packet_owner(PNDIS_PACKET Packet);

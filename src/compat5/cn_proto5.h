@@ -59,6 +59,9 @@ void cn_af5_free_all(struct cn_bind5 *b5);
 
 /* send5.c: the co6 data-path shims. */
 PROTOCOL_CO_SEND_NET_BUFFER_LISTS_COMPLETE cn_send5_complete;
+/* Before p5's send pool is freed: the wrappers its idle packets keep go
+ * back to it. */
+void cn_send5_drop_wraps(struct cn_proto5 *p5);
 PROTOCOL_CO_RECEIVE_NET_BUFFER_LISTS cn_recv5_indicate;
 
 #endif /* CN_PROTO5_H */

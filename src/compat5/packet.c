@@ -59,6 +59,7 @@ static void packet_carve(struct cn_pool *p, void *elem)
     struct cn_packet *c = elem;
     c->cookie = CN_PACKET_COOKIE_FREE;
     c->pool = (struct cn_packet_pool *)p;
+    atomic_store_explicit(&c->co5_wrap, NULL, memory_order_relaxed);
 }
 
 /* ---- pools ------------------------------------------------------------------------- */
@@ -351,6 +352,7 @@ static void packet_free(PNDIS_PACKET Packet, const char *fn, bool dpr)
     if (CN_VERIFYING)
         cn_vhist_add(cn_packet_shadow(c), CN_EV_FREE, cn_current_driver());
     c->co5_private = NULL;
+    cn_send5_unwrap(c);
     cn_pool_put(&pp->pp_pool, c);
 }
 

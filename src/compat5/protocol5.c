@@ -151,8 +151,10 @@ static NDIS_STATUS set_options_shim(NDIS_HANDLE NdisDriverHandle, NDIS_HANDLE Dr
 
 static void proto5_free_pools(struct cn_proto5 *p5)
 {
-    if (p5->p5_send_pool)
+    if (p5->p5_send_pool) {
+        cn_send5_drop_wraps(p5);
         NdisFreeNetBufferListPool(p5->p5_send_pool);
+    }
     if (p5->p5_rx_packets)
         NdisFreePacketPool(p5->p5_rx_packets);
     if (p5->p5_rx_buffers)

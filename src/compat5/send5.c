@@ -8,7 +8,12 @@
  * send pool (struct cn_proto5.p5_send_pool), whose one NET_BUFFER maps the
  * packet's own buffer chain: no data is copied. condis is the NDIS 6
  * protocol of the wrappers, so their ProtocolReserved is condis':
- * [0] the packet, [1] the cn_proto5. The packet is the driver's until
+ * [0] the packet, [1] the cn_proto5. A packet keeps its wrapper between
+ * sends (struct cn_packet.co5_wrap), and the next send only sets it up
+ * again (cn_nbl_rewrap): allocating, zeroing and freeing a wrapper per
+ * packet was more than half the cost of a 5.x send. The wrapper goes back
+ * to the pool when the packet is freed, or when the protocol deregisters
+ * (cn_send5_drop_wraps), whichever comes first. The packet is the driver's until
  * NdisCoSendPackets, NDIS' (state CN_PKT_SENDING, OOB status PENDING) until
  * its completion, and the driver's again when CoSendCompleteHandler runs.
  *
@@ -45,6 +50,86 @@ static void complete5(struct cn_proto5 *p5, NDIS_HANDLE vc_ctx, PNDIS_PACKET P, 
     CN_CALL(p5->p5_name, p5->p5_chars.CoSendCompleteHandler(st, vc_ctx, P));
 }
 
+/* Take an idle packet for a send (OWN-3: false if it is in flight). With
+ * the verifier on this is a compare-exchange, so that even two threads
+ * sending one packet at the same moment cannot both have it; without it a
+ * load and a store, as for NBLs (send.c), which catch every second send of
+ * a packet that is in flight but cost no locked instruction per packet. */
+static inline bool take_packet(struct cn_packet *cp)
+{
+    if (CN_VERIFYING) {
+        uint32_t idle = CN_PKT_IDLE;
+        return atomic_compare_exchange_strong(&cp->state, &idle, CN_PKT_SENDING);
+    }
+    if (atomic_load_explicit(&cp->state, memory_order_relaxed) != CN_PKT_IDLE)
+        return false;
+    atomic_store_explicit(&cp->state, CN_PKT_SENDING, memory_order_relaxed);
+    return true;
+}
+
+/* The wrapper for a send of P (state SENDING: the packet is condis' now),
+ * mapping len bytes of its buffer chain: the one it kept, set up again,
+ * or a new one from p5's pool. NULL: the pool is dry. */
+static PNET_BUFFER_LIST wrap_for(struct cn_proto5 *p5, PNDIS_PACKET P, struct cn_packet *cp,
+                                 UINT len)
+{
+    PNET_BUFFER_LIST nbl = atomic_load_explicit(&cp->co5_wrap, memory_order_relaxed);
+    if (nbl != NULL) {
+        if (nbl->ProtocolReserved[1] == p5 && cn_nbl_rewrap(nbl, (PMDL)P->Private.Head, len))
+            return nbl;
+        /* Another protocol's, or left with something only a free undoes. */
+        cn_send5_unwrap(cp);
+    }
+    nbl = NdisAllocateNetBufferAndNetBufferList(p5->p5_send_pool, 0, 0, (PMDL)P->Private.Head, 0,
+                                                len);
+    if (nbl == NULL)
+        return NULL;
+    cn_nbl(nbl)->flags |= CN_NBLF_WRAPPER;
+    nbl->ProtocolReserved[1] = p5;
+    atomic_store_explicit(&cp->co5_wrap, nbl, memory_order_relaxed);
+    return nbl;
+}
+
+void cn_send5_unwrap(struct cn_packet *cp)
+{
+    PNET_BUFFER_LIST nbl = atomic_exchange(&cp->co5_wrap, NULL);
+    if (nbl != NULL)
+        NdisFreeNetBufferList(nbl);
+}
+
+/* Wrappers kept with idle packets, taken off them and linked through their
+ * Next (idle, so condis'). Pool lock held: only collect here. */
+static void wrap_collect(struct cn_pool *p, void *elem, void *arg)
+{
+    (void)p;
+    struct cn_nbl *c = elem;
+    PNET_BUFFER_LIST *list = arg;
+    if (c->cookie != CN_NBL_COOKIE || !(c->flags & CN_NBLF_WRAPPER) ||
+        atomic_load_explicit(&c->state, memory_order_acquire) != CN_NBL_IDLE)
+        return;
+    struct cn_packet *cp = cn_packet_of((PNDIS_PACKET)c->nbl.ProtocolReserved[0]);
+    PNET_BUFFER_LIST expected = &c->nbl;
+    if (!atomic_compare_exchange_strong(&cp->co5_wrap, &expected, NULL))
+        return; /* its packet is letting go of it itself */
+    NET_BUFFER_LIST_NEXT_NBL(&c->nbl) = *list;
+    *list = &c->nbl;
+}
+
+void cn_send5_drop_wraps(struct cn_proto5 *p5)
+{
+    struct cn_nbl_pool *np = p5->p5_send_pool ? cn_handle_get(p5->p5_send_pool, CN_H_NBL_POOL)
+                                              : NULL;
+    if (np == NULL)
+        return;
+    PNET_BUFFER_LIST list = NULL, next;
+    cn_pool_each(&np->np_pool, wrap_collect, &list);
+    for (PNET_BUFFER_LIST nbl = list; nbl; nbl = next) {
+        next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+        NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+        NdisFreeNetBufferList(nbl);
+    }
+}
+
 VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT NumberOfPackets)
 {
     if (PacketArray == NULL || NumberOfPackets == 0)
@@ -72,9 +157,10 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
     struct cn_proto5 *p5 = b5->b5_proto;
     NDIS_HANDLE vc_ctx = vc->vc_client_context;
     PNET_BUFFER_LIST head = NULL, *tail = &head;
+    struct cn_packet_walk walk = { 0 };
     for (UINT i = 0; i < NumberOfPackets; i++) {
         PNDIS_PACKET P = PacketArray[i];
-        struct cn_packet *cp = cn_packet_check(P);
+        struct cn_packet *cp = cn_packet_check_walk(&walk, P);
         if (cp == NULL && CN_VERIFYING)
             cp = cn_packet_recover(P, "NdisCoSendPackets");
         if (cp == NULL) {
@@ -87,8 +173,7 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
             complete5(p5, vc_ctx, P, NDIS_STATUS_INVALID_PARAMETER);
             continue;
         }
-        uint32_t idle = CN_PKT_IDLE;
-        if (!atomic_compare_exchange_strong(&cp->state, &idle, CN_PKT_SENDING)) {
+        if (!take_packet(cp)) {
             char obj[160];
             cn_packet_text(P, obj, sizeof(obj));
             cn_violation(CN_OWN3, p5->p5_name, "NdisCoSendPackets", obj,
@@ -104,8 +189,7 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
             cn_verify_send5(P, cp, p5->p5_name);
         UINT len = 0;
         NdisQueryPacket(P, NULL, NULL, NULL, &len);
-        PNET_BUFFER_LIST nbl = NdisAllocateNetBufferAndNetBufferList(
-            p5->p5_send_pool, 0, 0, (PMDL)P->Private.Head, 0, len);
+        PNET_BUFFER_LIST nbl = wrap_for(p5, P, cp, len);
         if (nbl == NULL) {
             NDIS_SET_PACKET_STATUS(P, NDIS_STATUS_RESOURCES);
             atomic_store(&cp->state, CN_PKT_IDLE);
@@ -114,9 +198,7 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
             complete5(p5, vc_ctx, P, NDIS_STATUS_RESOURCES);
             continue;
         }
-        cn_nbl(nbl)->flags |= CN_NBLF_WRAPPER;
         nbl->ProtocolReserved[0] = P;
-        nbl->ProtocolReserved[1] = p5;
         nbl->SourceHandle = NdisVcHandle;
         cp->co5_private = nbl;
         *tail = nbl;
@@ -139,15 +221,17 @@ VOID cn_send5_complete(NDIS_HANDLE ProtocolVcContext, PNET_BUFFER_LIST NetBuffer
         PNDIS_PACKET P = nbl->ProtocolReserved[0];
         struct cn_proto5 *p5 = nbl->ProtocolReserved[1];
         NDIS_STATUS st = NET_BUFFER_LIST_STATUS(nbl);
-        /* The NET_BUFFER maps the packet's buffers; freeing the wrapper
-         * leaves them alone. */
-        NdisFreeNetBufferList(nbl);
+        /* The wrapper stays with the packet for its next send, unless the
+         * send failed: a miniport may still hold an NBL condis took back
+         * from it (OWN-6), and such a wrapper must never carry a new send. */
         struct cn_packet *cp = cn_packet_of(P);
+        if (st != NDIS_STATUS_SUCCESS)
+            cn_send5_unwrap(cp);
         cp->co5_private = NULL;
         if (CN_VERIFYING)
             cn_verify_complete5(P, cp, "the send completion");
         NDIS_SET_PACKET_STATUS(P, st);
-        atomic_store(&cp->state, CN_PKT_IDLE);
+        atomic_store_explicit(&cp->state, CN_PKT_IDLE, memory_order_release);
         complete5(p5, ProtocolVcContext, P, st);
         if (CN_VERIFYING)
             cn_verify_after_complete5(P, cp, p5->p5_name);

@@ -113,6 +113,17 @@ struct cn_nbl_walk {
     const void *w_pool;                /* its struct cn_nbl_pool */
 };
 
+/* Set up an NBL that NdisAllocateNetBufferAndNetBufferList made, and that
+ * is idle again, to map DataLength bytes of MdlChain from offset 0, as a
+ * fresh one would: Next, Status, Scratch, the flags and the per-NBL
+ * information are cleared (a miniport may write information on completion,
+ * LSO's payload count for one, which must not read as a request next time).
+ * The Miniport/ProtocolReserved areas are left alone: they are their
+ * owners', and OWN-4 compares the miniport's. false, and the NBL untouched,
+ * if a driver left on it what only a free undoes (an NBL context, a
+ * retreat, a NET_BUFFER list other than the one built in). */
+bool cn_nbl_rewrap(PNET_BUFFER_LIST nbl, PMDL MdlChain, ULONG DataLength);
+
 struct cn_nbl *cn_nbl_check_walk_slow(struct cn_nbl_walk *w, PNET_BUFFER_LIST nbl);
 
 static inline struct cn_nbl *cn_nbl_check_walk(struct cn_nbl_walk *w, PNET_BUFFER_LIST nbl)

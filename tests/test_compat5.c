@@ -263,6 +263,66 @@ static void test_c5_tmcm_reordered_failing(void **state)
     assert_int_equal(condis_warnings(), e.warnings);
 }
 
+/* A packet keeps its wrapper NBL between sends. Whatever the miniport wrote
+ * into the wrapper's per-NBL information, flags or Scratch on completion
+ * (an LSO miniport writes the payload it sent there) is gone when the
+ * packet is sent again: the miniport sees a wrapper as fresh as a new one,
+ * and its NET_BUFFER maps the packet's data afresh. */
+static void test_c5_wrapper_reuse_is_fresh(void **state)
+{
+    (void)state;
+    struct tmcm_config cfg = { .mode = TMCM_HOLD };
+    struct env e;
+    env_start_tmcm(&e, &cfg);
+    struct c5_vc *v = vc_with_call();
+    struct tmcm_vc *mvc = tmcm_vc_of(v->ndis_vc);
+    assert_non_null(mvc);
+
+    enum { N = 8 };
+    PNET_BUFFER_LIST first[N];
+    unsigned n = 0;
+    assert_int_equal(client5_send(v, N, N), N);
+    NdisAcquireSpinLock(&mvc->lock);
+    for (PNET_BUFFER_LIST nbl = mvc->held_head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
+        assert_true(n < N);
+        first[n++] = nbl;
+        NET_BUFFER_LIST_INFO(nbl, TcpLargeSendNetBufferListInfo) = (PVOID)(ULONG_PTR)1448;
+        nbl->NblFlags |= NDIS_NBL_FLAGS_IS_IPV4;
+        nbl->Scratch = nbl;
+    }
+    NdisReleaseSpinLock(&mvc->lock);
+    assert_int_equal(n, N);
+    assert_int_equal(tmcm_flush(mvc, TMCM_FIFO, TMCM_COALESCE), N);
+    assert_true(client5_wait_sends(v, WAIT_MS));
+
+    /* client5 reuses its packets: the same wrappers carry the new sends. */
+    assert_int_equal(client5_send(v, N, N), N);
+    unsigned reused = 0;
+    NdisAcquireSpinLock(&mvc->lock);
+    for (PNET_BUFFER_LIST nbl = mvc->held_head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
+        for (unsigned i = 0; i < N; i++)
+            if (first[i] == nbl)
+                reused++;
+        assert_null(NET_BUFFER_LIST_INFO(nbl, TcpLargeSendNetBufferListInfo));
+        assert_int_equal(nbl->NblFlags, 0);
+        assert_null(nbl->Scratch);
+        assert_int_equal(NET_BUFFER_DATA_OFFSET(NET_BUFFER_LIST_FIRST_NB(nbl)), 0);
+        assert_non_null(NET_BUFFER_CURRENT_MDL(NET_BUFFER_LIST_FIRST_NB(nbl)));
+    }
+    NdisReleaseSpinLock(&mvc->lock);
+    assert_int_equal(reused, N);
+    assert_int_equal(tmcm_flush(mvc, TMCM_FIFO, TMCM_COALESCE), N);
+    assert_true(client5_wait_sends(v, WAIT_MS));
+    assert_int_equal(atomic_load(&v->completed_ok), 2 * N);
+    /* The arrivals carry the data of each send, in order. */
+    assert_int_equal(atomic_load(&mvc->logged), 2 * N);
+    for (unsigned i = 0; i < 2 * N; i++)
+        assert_int_equal(mvc->log[i].seq, i);
+    vc_end(v);
+    env_end(&e);
+    assert_int_equal(condis_warnings(), e.warnings);
+}
+
 /* Receives from tmcm: returned at once, kept and returned late, and with
  * NDIS_RECEIVE_FLAGS_RESOURCES (never kept, never returned to tmcm). */
 static void test_c5_tmcm_receives(void **state)
@@ -331,6 +391,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_c5_tmcm_reordered_failing, cn_test_setup,
                                         cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_c5_tmcm_receives, cn_test_setup, cn_test_teardown),
+        cmocka_unit_test_setup_teardown(test_c5_wrapper_reuse_is_fresh, cn_test_setup,
+                                        cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_c5_work_item, cn_test_setup, cn_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

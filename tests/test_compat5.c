@@ -283,8 +283,7 @@ static void test_c5_wrapper_reuse_is_fresh(void **state)
     unsigned n = 0;
     assert_int_equal(client5_send(v, N, N), N);
     NdisAcquireSpinLock(&mvc->lock);
-    for (PNET_BUFFER_LIST nbl = mvc->held_head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
-        assert_true(n < N);
+    for (PNET_BUFFER_LIST nbl = mvc->held_head; nbl && n < N; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
         first[n++] = nbl;
         NET_BUFFER_LIST_INFO(nbl, TcpLargeSendNetBufferListInfo) = (PVOID)(ULONG_PTR)1448;
         nbl->NblFlags |= NDIS_NBL_FLAGS_IS_IPV4;
@@ -297,9 +296,17 @@ static void test_c5_wrapper_reuse_is_fresh(void **state)
 
     /* client5 reuses its packets: the same wrappers carry the new sends. */
     assert_int_equal(client5_send(v, N, N), N);
-    unsigned reused = 0;
+    /* tmcm holds them until the flush: look at them outside its lock, so
+     * that a failed assertion does not leave the lock taken. */
+    PNET_BUFFER_LIST second[N];
+    unsigned m = 0, reused = 0;
     NdisAcquireSpinLock(&mvc->lock);
-    for (PNET_BUFFER_LIST nbl = mvc->held_head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
+    for (PNET_BUFFER_LIST nbl = mvc->held_head; nbl && m < N; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
+        second[m++] = nbl;
+    NdisReleaseSpinLock(&mvc->lock);
+    assert_int_equal(m, N);
+    for (unsigned k = 0; k < N; k++) {
+        PNET_BUFFER_LIST nbl = second[k];
         for (unsigned i = 0; i < N; i++)
             if (first[i] == nbl)
                 reused++;
@@ -309,7 +316,6 @@ static void test_c5_wrapper_reuse_is_fresh(void **state)
         assert_int_equal(NET_BUFFER_DATA_OFFSET(NET_BUFFER_LIST_FIRST_NB(nbl)), 0);
         assert_non_null(NET_BUFFER_CURRENT_MDL(NET_BUFFER_LIST_FIRST_NB(nbl)));
     }
-    NdisReleaseSpinLock(&mvc->lock);
     assert_int_equal(reused, N);
     assert_int_equal(tmcm_flush(mvc, TMCM_FIFO, TMCM_COALESCE), N);
     assert_true(client5_wait_sends(v, WAIT_MS));

@@ -115,9 +115,10 @@ struct cn_nbl_walk {
 
 /* Set up an NBL that NdisAllocateNetBufferAndNetBufferList made, and that
  * is idle again, to map DataLength bytes of MdlChain from offset 0, as a
- * fresh one would: Next, Status, Scratch, the flags and the per-NBL
- * information are cleared (a miniport may write information on completion,
- * LSO's payload count for one, which must not read as a request next time).
+ * fresh one would: Next, Status, Scratch and the flags are cleared, and so
+ * is the per-NBL information a miniport writes on completion (LSO's
+ * payload count for one, which must not read as a request next time); with
+ * the verifier on, all of the per-NBL information.
  * The Miniport/ProtocolReserved areas are left alone: they are their
  * owners', and OWN-4 compares the miniport's. false, and the NBL untouched,
  * if a driver left on it what only a free undoes (an NBL context, a

@@ -519,14 +519,23 @@ bool cn_nbl_rewrap(PNET_BUFFER_LIST nbl, PMDL MdlChain, ULONG DataLength)
     nbl->NblFlags = 0;
     nbl->Flags = 0;
     nbl->Status = NDIS_STATUS_SUCCESS;
-    /* Nearly always all zero already: look before writing, with one
-     * branch. (A plain memset, a rep stos, was 60% of this function on the
-     * development machine, and a test per entry not much better.) */
-    uintptr_t any = 0;
-    for (unsigned i = 0; i < MaxNetBufferListInfo; i++)
-        any |= (uintptr_t)nbl->NetBufferListInfo[i];
-    if (any != 0)
-        memset(nbl->NetBufferListInfo, 0, sizeof(nbl->NetBufferListInfo));
+    /* The per-NBL information is the sender's, and condis, the wrapper's
+     * sender, sets none. What a miniport writes on completion lives in the
+     * first three entries (TcpOffloadBytesTransferred, the IPsec offload
+     * result, LSO's TcpPayload), which share a cache line with Status:
+     * those are cleared every time. The rest is only looked at with the
+     * verifier on: reading all 27 entries, four cache lines nobody else
+     * touches, cost 3 ns a packet (10% of a 5.x send). */
+    nbl->NetBufferListInfo[TcpOffloadBytesTransferred] = NULL;
+    nbl->NetBufferListInfo[IPsecOffloadV1NetBufferListInfo] = NULL;
+    nbl->NetBufferListInfo[TcpLargeSendNetBufferListInfo] = NULL;
+    if (CN_VERIFYING) {
+        uintptr_t any = 0;
+        for (unsigned i = 0; i < MaxNetBufferListInfo; i++)
+            any |= (uintptr_t)nbl->NetBufferListInfo[i];
+        if (any != 0)
+            memset(nbl->NetBufferListInfo, 0, sizeof(nbl->NetBufferListInfo));
+    }
     b->nb.MdlChain = b->nb.CurrentMdl = MdlChain;
     b->nb.CurrentMdlOffset = 0;
     b->nb.DataOffset = 0;

@@ -297,11 +297,7 @@ void cn_stats_count_status(struct cn_vcrec *r, NDIS_STATUS st, unsigned long n);
 /* CPU ticks for latency (the time-stamp counter where there is one). */
 static inline uint64_t cn_ticks(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    return __builtin_ia32_rdtsc();
-#else
-    return cn_now_ns();
-#endif
+    return cn_stamp();
 }
 
 static inline unsigned cn_lat_bucket(uint64_t ticks)

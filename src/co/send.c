@@ -63,7 +63,7 @@ static const char *nbl_vc_text(PNET_BUFFER_LIST nbl, struct cn_vc *vc, char *buf
  * checks, the snapshot OWN-1 and OWN-7 compare against at completion, and
  * the in-flight status (OWN-2, NBL-3). False: condis refuses it (NBL-4). */
 static __attribute__((noinline, cold)) bool verify_submit(struct cn_vc *vc, PNET_BUFFER_LIST nbl,
-                                                           struct cn_nbl *c)
+                                                           struct cn_nbl *c, uint64_t stamp)
 {
     struct cn_vshadow *s = cn_vshadow_get(&c->vshadow);
     char obj[320];
@@ -86,7 +86,7 @@ static __attribute__((noinline, cold)) bool verify_submit(struct cn_vc *vc, PNET
         s->vs_sum_desc = sum.desc;
         s->vs_sum_data = sum.data;
         s->vs_submitter = vc->vc_client_name;
-        cn_vhist_add(s, CN_EV_SEND, vc->vc_client_name);
+        cn_vhist_add_at(s, CN_EV_SEND, vc->vc_client_name, stamp);
     }
     NET_BUFFER_LIST_STATUS(nbl) = CN_VERIFY_POISON;
     return true;
@@ -96,11 +96,12 @@ static __attribute__((noinline, cold)) bool verify_submit(struct cn_vc *vc, PNET
  * OWN-7 and OWN-1 against the snapshot taken at submit, then the snapshot
  * of the miniport's own fields for OWN-4. */
 static __attribute__((noinline, cold)) void verify_complete(struct cn_vc *vc, PNET_BUFFER_LIST nbl,
-                                                             struct cn_nbl *c, bool refused)
+                                                             struct cn_nbl *c, bool refused,
+                                                             uint64_t stamp)
 {
     struct cn_vshadow *s = cn_vshadow_get(&c->vshadow);
     const char *mp = refused ? "condis" : cn_current_driver();
-    cn_vhist_add(s, refused ? CN_EV_REFUSE : CN_EV_COMPLETE, mp);
+    cn_vhist_add_at(s, refused ? CN_EV_REFUSE : CN_EV_COMPLETE, mp, stamp);
     if (refused || s == NULL)
         return;
     char obj[320];
@@ -154,9 +155,12 @@ void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status
 static inline void submit(struct cn_vc *vc, struct cn_nbl *c)
 {
     ULONG flags = irql_flag(c->send_flags, NDIS_SEND_FLAGS_DISPATCH_LEVEL);
-    if (CN_VERIFYING)
+    if (CN_VERIFYING) {
+        uint64_t stamp = cn_stamp();
         for (PNET_BUFFER_LIST nbl = &c->nbl; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
-            cn_vhist_add(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_ACCEPT, vc->vc_mp_name);
+            cn_vhist_add_at(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_ACCEPT, vc->vc_mp_name,
+                            stamp);
+    }
     CN_CALL(vc->vc_mp_name, vc->vc_mp_send(vc->vc_mp_context, &c->nbl, flags));
 }
 
@@ -235,7 +239,7 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
                          "SourceHandle is %p, not the NdisVcHandle %p it is sent on",
                          nbl->SourceHandle, NdisVcHandle);
         }
-        if (CN_VERIFYING && !verify_submit(vc, nbl, c)) {
+        if (CN_VERIFYING && !verify_submit(vc, nbl, c, now)) {
             NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
             *badp = nbl;
             badp = &NET_BUFFER_LIST_NEXT_NBL(nbl);
@@ -358,10 +362,12 @@ static inline void complete_run(struct cn_vc *vc, PNET_BUFFER_LIST head, unsigne
     /* The VC cannot be deleted while these sends are outstanding, so its
      * handle read here names this VC, not a later one in the same memory. */
     uintptr_t h = (uintptr_t)vc->vc_handle;
-    if (CN_VERIFYING)
+    if (CN_VERIFYING) {
+        uint64_t stamp = cn_stamp();
         for (PNET_BUFFER_LIST nbl = head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
-            cn_vhist_add(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_RETURN,
-                         vc->vc_client_name);
+            cn_vhist_add_at(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_RETURN,
+                            vc->vc_client_name, stamp);
+    }
     /* The protocol owns these from the call on: it may close the call
      * inside its handler, or from a thread the handler wakes. */
     atomic_fetch_sub_explicit(&vc->vc_unreturned, (long)n, memory_order_relaxed);
@@ -457,7 +463,7 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                              NdisVcHandle, c->vc_handle);
             }
             if (CN_VERIFYING)
-                verify_complete(vc, nbl, c, refused);
+                verify_complete(vc, nbl, c, refused, now);
             NDIS_STATUS st = NET_BUFFER_LIST_STATUS(nbl);
             if (__builtin_expect(st != NDIS_STATUS_SUCCESS, 0)) {
                 if (st == NDIS_STATUS_PENDING) {
@@ -538,7 +544,8 @@ static void reclaim_one(struct cn_pool *p, void *elem, void *arg)
      * is condis' to send, not the miniport's to complete. */
     struct cn_vevent ev[CN_VHIST];
     unsigned n = cn_vhist_copy(s, ev);
-    if (n == 0 || ev[n - 1].ve_kind != CN_EV_ACCEPT || r->r_now - ev[n - 1].ve_t < r->r_min_age)
+    if (n == 0 || ev[n - 1].ve_kind != CN_EV_ACCEPT ||
+        r->r_now - cn_stamp_ns(ev[n - 1].ve_t) < r->r_min_age)
         return;
     if (r->r_n == r->r_cap) {
         size_t cap = r->r_cap ? r->r_cap * 2 : 64;
@@ -593,7 +600,7 @@ static size_t send_reclaim(uint64_t min_age_ns)
         struct cn_vshadow *s = cn_vshadow_peek(&c->vshadow);
         struct cn_vevent ev[CN_VHIST];
         unsigned n = cn_vhist_copy(s, ev);
-        double age = n ? (double)(r.r_now - ev[n - 1].ve_t) / 1e9 : 0.0;
+        double age = n ? (double)(int64_t)(r.r_now - cn_stamp_ns(ev[n - 1].ve_t)) / 1e9 : 0.0;
         char obj[320];
         cn_violation(CN_OWN6, vc->vc_mp_name, "(condis waiting for the miniport)",
                      nbl_vc_text(nbl, vc, obj, sizeof(obj)), s,

@@ -162,6 +162,21 @@ const char *cn_set_current_driver(const char *name); /* returns previous */
 /* Monotonic time in nanoseconds. */
 uint64_t cn_now_ns(void);
 
+/* A time stamp for events that are many and looked at rarely (the
+ * verifier's history): the CPU's time-stamp counter where there is one,
+ * a few cycles, against about 20 ns for cn_now_ns (the verifier's clock
+ * reads were 39% of a verified send). cn_stamp_ns says when a stamp was,
+ * on cn_now_ns' scale, to well within a microsecond over the last seconds. */
+static inline uint64_t cn_stamp(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    return cn_now_ns();
+#endif
+}
+uint64_t cn_stamp_ns(uint64_t stamp);
+
 
 /* ---- additions by the OS layer ------------------------------------------ */
 

@@ -23,6 +23,56 @@ uint64_t cn_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* The pair of readings the rate of the counter is measured from: the first
+ * conversion takes it; each conversion measures from it to now. */
+static _Atomic uint64_t stamp_base_ns, stamp_base_ticks;
+
+static void stamp_pair(uint64_t *ns, uint64_t *ticks)
+{
+    /* Read the counter between two clock reads and take the closest pair:
+     * a preemption between the reads would skew the rate. */
+    uint64_t best = UINT64_MAX;
+    *ns = *ticks = 0;
+    for (int i = 0; i < 3; i++) {
+        uint64_t a = cn_now_ns(), t = cn_stamp(), b = cn_now_ns();
+        if (b - a < best) {
+            best = b - a;
+            *ns = a + (b - a) / 2;
+            *ticks = t;
+        }
+    }
+}
+
+uint64_t cn_stamp_ns(uint64_t stamp)
+{
+    uint64_t now_ns, now_ticks;
+    stamp_pair(&now_ns, &now_ticks);
+    uint64_t base_ticks = atomic_load_explicit(&stamp_base_ticks, memory_order_acquire);
+    if (base_ticks == 0) {
+        uint64_t zero = 0;
+        atomic_store_explicit(&stamp_base_ns, now_ns, memory_order_relaxed);
+        if (!atomic_compare_exchange_strong(&stamp_base_ticks, &zero, now_ticks))
+            base_ticks = zero;
+        else
+            base_ticks = now_ticks;
+    }
+    uint64_t base_ns = atomic_load_explicit(&stamp_base_ns, memory_order_relaxed);
+    /* Until the counter has run a millisecond from the base, take 1 GHz;
+     * then what it has run against the clock. */
+    double ns_per_tick = 1.0;
+    if (now_ticks > base_ticks + 1000000 && now_ns > base_ns)
+        ns_per_tick = (double)(now_ns - base_ns) / (double)(now_ticks - base_ticks);
+    double back = (double)(int64_t)(now_ticks - stamp) * ns_per_tick;
+    return back >= (double)now_ns ? 0 : now_ns - (uint64_t)back;
+}
+#else
+uint64_t cn_stamp_ns(uint64_t stamp)
+{
+    return stamp;
+}
+#endif
+
 int64_t cn_os_system_time(void)
 {
     struct timespec ts;

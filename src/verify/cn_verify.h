@@ -88,7 +88,7 @@ enum cn_vev {
 #define CN_VHIST 8
 
 struct cn_vevent {
-    uint64_t ve_t;           /* cn_now_ns() */
+    uint64_t ve_t;           /* cn_stamp() (cn_stamp_ns: when) */
     const char *ve_driver;   /* who caused it */
     uint32_t ve_thread;      /* cn_verify_thread() */
     uint8_t ve_kind;         /* enum cn_vev */
@@ -126,6 +126,9 @@ static inline struct cn_vshadow *cn_vshadow_peek(void *_Atomic *slot)
     return atomic_load_explicit(slot, memory_order_acquire);
 }
 void cn_vhist_add(struct cn_vshadow *s, enum cn_vev ev, const char *driver);
+/* The same with a cn_stamp() the caller took: the send path takes one per
+ * chain, not one per NBL (a stamp per event was most of a history entry). */
+void cn_vhist_add_at(struct cn_vshadow *s, enum cn_vev ev, const char *driver, uint64_t stamp);
 /* Copy the history out, oldest first; returns how many events. */
 unsigned cn_vhist_copy(struct cn_vshadow *s, struct cn_vevent out[CN_VHIST]);
 const char *cn_vev_name(unsigned kind);

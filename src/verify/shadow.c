@@ -102,10 +102,16 @@ static void shadow_unlock(struct cn_vshadow *s)
 
 void cn_vhist_add(struct cn_vshadow *s, enum cn_vev ev, const char *driver)
 {
+    if (s != NULL)
+        cn_vhist_add_at(s, ev, driver, cn_stamp());
+}
+
+void cn_vhist_add_at(struct cn_vshadow *s, enum cn_vev ev, const char *driver, uint64_t stamp)
+{
     if (s == NULL)
         return;
     struct cn_vevent e = {
-        .ve_t = cn_now_ns(),
+        .ve_t = stamp,
         .ve_driver = driver,
         .ve_thread = cn_verify_thread(),
         .ve_kind = (uint8_t)ev,
@@ -153,6 +159,22 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 uint64_t cn_vsum_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
+    if (n >= 32) {
+        /* Four independent lanes, so that the multiplies overlap: one lane
+         * was 18% of a verified send of 256-byte NBLs. */
+        uint64_t l0 = h, l1 = h ^ 1, l2 = h ^ 2, l3 = h ^ 3;
+        while (n >= 32) {
+            uint64_t v[4];
+            memcpy(v, b, 32);
+            l0 = mix(l0, v[0]);
+            l1 = mix(l1, v[1]);
+            l2 = mix(l2, v[2]);
+            l3 = mix(l3, v[3]);
+            b += 32;
+            n -= 32;
+        }
+        h = mix(mix(mix(l0, l1), l2), l3);
+    }
     while (n >= 8) {
         uint64_t v;
         memcpy(&v, b, 8);

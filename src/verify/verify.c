@@ -165,6 +165,7 @@ void cn_verify_init(int mode)
     cn_verify_mode = mode;
     cn_os_callback_hook = mode != 0 ? cn_verify_after_callback : NULL;
     t_init = cn_now_ns();
+    (void)cn_stamp_ns(cn_stamp()); /* the stamps' rate is measured from here */
     atomic_store(&stop_requested, false);
     for (int r = 0; r < CN_RULE_COUNT; r++)
         atomic_store(&warned_off[r], 0);
@@ -222,7 +223,7 @@ static char *history_text(struct cn_vshadow *s)
     out[0] = '\0';
     for (unsigned i = 0; i < n; i++) {
         int w = snprintf(out + len, cap - len, "%s%+.6f s  %-10s by %s, thread %u, %s",
-                         len ? "\n" : "", (double)((int64_t)(ev[i].ve_t - t_init)) / 1e9,
+                         len ? "\n" : "", (double)((int64_t)(cn_stamp_ns(ev[i].ve_t) - t_init)) / 1e9,
                          cn_vev_name(ev[i].ve_kind), ev[i].ve_driver ? ev[i].ve_driver : "?",
                          ev[i].ve_thread, ev[i].ve_irql >= DISPATCH_LEVEL ? "DISPATCH_LEVEL"
                                                                           : "PASSIVE_LEVEL");

@@ -107,7 +107,10 @@ static void wrap_collect(struct cn_pool *p, void *elem, void *arg)
     if (c->cookie != CN_NBL_COOKIE || !(c->flags & CN_NBLF_WRAPPER) ||
         atomic_load_explicit(&c->state, memory_order_acquire) != CN_NBL_IDLE)
         return;
-    struct cn_packet *cp = cn_packet_of((PNDIS_PACKET)c->nbl.ProtocolReserved[0]);
+    PNDIS_PACKET P = c->nbl.ProtocolReserved[0];
+    if (P == NULL)
+        return; /* made for a send that has not named its packet yet */
+    struct cn_packet *cp = cn_packet_of(P);
     PNET_BUFFER_LIST expected = &c->nbl;
     if (!atomic_compare_exchange_strong(&cp->co5_wrap, &expected, NULL))
         return; /* its packet is letting go of it itself */

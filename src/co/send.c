@@ -534,7 +534,7 @@ static void reclaim_one(struct cn_pool *p, void *elem, void *arg)
     (void)p;
     struct reclaim *r = arg;
     struct cn_nbl *c = elem;
-    if (c->cookie != CN_NBL_COOKIE ||
+    if (__atomic_load_n(&c->cookie, __ATOMIC_RELAXED) != CN_NBL_COOKIE ||
         atomic_load_explicit(&c->state, memory_order_acquire) != CN_NBL_SENDING)
         return;
     struct cn_vshadow *s = cn_vshadow_peek(&c->vshadow);

@@ -163,7 +163,7 @@ static void orphan_one(struct cn_pool *p, void *elem, void *arg)
     (void)p;
     struct cn_packet *cp = elem;
     struct orphan_scan *o = arg;
-    if (cp->cookie != CN_PACKET_COOKIE)
+    if (__atomic_load_n(&cp->cookie, __ATOMIC_RELAXED) != CN_PACKET_COOKIE)
         return;
     if (o->os_match != CN_M5_ORPHAN) {
         void *expected = o->os_match;

@@ -140,7 +140,7 @@ static void pool_inflight(struct cn_pool *p, void *elem, void *arg)
 {
     (void)p;
     struct cn_packet *c = elem;
-    if (c->cookie == CN_PACKET_COOKIE &&
+    if (__atomic_load_n(&c->cookie, __ATOMIC_RELAXED) == CN_PACKET_COOKIE &&
         atomic_load_explicit(&c->state, memory_order_relaxed) == CN_PKT_SENDING)
         ++*(size_t *)arg;
 }

@@ -104,7 +104,8 @@ static void wrap_collect(struct cn_pool *p, void *elem, void *arg)
     (void)p;
     struct cn_nbl *c = elem;
     PNET_BUFFER_LIST *list = arg;
-    if (c->cookie != CN_NBL_COOKIE || !(c->flags & CN_NBLF_WRAPPER) ||
+    if (__atomic_load_n(&c->cookie, __ATOMIC_RELAXED) != CN_NBL_COOKIE ||
+        !(c->flags & CN_NBLF_WRAPPER) ||
         atomic_load_explicit(&c->state, memory_order_acquire) != CN_NBL_IDLE)
         return;
     PNDIS_PACKET P = c->nbl.ProtocolReserved[0];

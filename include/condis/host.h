@@ -106,8 +106,11 @@ struct condis_driver_stats {
 int condis_driver_stats(struct condis_driver *drv, struct condis_driver_stats *out);
 /* Traffic on a VC, a binding or the whole run. Latencies run from the
  * NdisCoSendNetBufferLists call to the ProtocolCoSendNetBufferListsComplete
- * call and are upper bounds of histogram buckets (within 25 %); 0 when
- * nothing completed. */
+ * call; 0 when nothing completed. Mean and maximum are exact. The
+ * percentiles come from a histogram kept per binding (upper bounds of its
+ * buckets, within 25 %): a binding's and the run's traffic have them
+ * (latency_percentiles), a VC's has not, and the failures by status are
+ * also counted per binding only. */
 struct condis_traffic {
     unsigned long long sent, bytes_sent;      /* accepted for the miniport */
     unsigned long long completed;             /* completed by the miniport, any status */
@@ -122,7 +125,9 @@ struct condis_traffic {
     unsigned nfailures;
     unsigned long long other_failures;        /* failures beyond those listed */
     unsigned long long latency_samples;
-    double latency_p50_us, latency_p99_us, latency_max_us;
+    double latency_mean_us, latency_max_us;
+    bool latency_percentiles;                 /* latency_p50_us, latency_p99_us are set */
+    double latency_p50_us, latency_p99_us;
 };
 
 struct condis_vc_report {

@@ -112,6 +112,7 @@ int condis_init(const struct condis_options *opt)
     InitializeListHead(&cn_rt.rt_miniports);
     InitializeListHead(&cn_rt.rt_adapters);
     InitializeListHead(&cn_rt.rt_vcrecs);
+    InitializeListHead(&cn_rt.rt_bindrecs);
     cn_rt.rt_next_binding = 0;
     cn_rt.rt_loading = NULL;
     cn_rt.rt_next_ifindex = 1;

@@ -382,11 +382,13 @@ static inline void complete_run(struct cn_vc *vc, PNET_BUFFER_LIST head, unsigne
     }
 }
 
-/* Add one latency sample run to a VC's histogram. */
+/* Add a run of latency samples in one bucket to the VC's binding's
+ * histogram. */
 static inline void lat_flush(struct cn_vc *vc, unsigned bucket, uint32_t count)
 {
     if (count)
-        atomic_fetch_add_explicit(&vc->vc_rec->r_lat[bucket], count, memory_order_relaxed);
+        atomic_fetch_add_explicit(&vc->vc_rec->r_bind->br_lat[bucket], count,
+                                  memory_order_relaxed);
 }
 
 /* Claim an NBL the miniport completes (its state was SENDING a moment
@@ -421,6 +423,7 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
         unsigned long n = 0, failed = 0;
         unsigned lat_bucket = 0;
         uint32_t lat_count = 0;
+        uint64_t lat_sum = 0, lat_max = 0;
         while (nbl) {
             PNET_BUFFER_LIST next = NET_BUFFER_LIST_NEXT_NBL(nbl);
             struct cn_nbl *c = cn_nbl_check_walk(&walk, nbl);
@@ -477,7 +480,12 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                 cn_stats_count_status(vc->vc_rec, st, 1);
                 failed++;
             }
-            unsigned b = cn_lat_bucket(now - c->t_submit);
+            /* now was read before this NBL was claimed: with counters not
+             * quite in step across CPUs it may be a little behind. */
+            uint64_t lat = now > c->t_submit ? now - c->t_submit : 0;
+            lat_sum += lat;
+            lat_max = lat > lat_max ? lat : lat_max;
+            unsigned b = cn_lat_bucket(lat);
             if (b != lat_bucket) {
                 lat_flush(vc, lat_bucket, lat_count);
                 lat_bucket = b;
@@ -495,6 +503,7 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
         if (n) {
             NET_BUFFER_LIST_NEXT_NBL(tail) = NULL;
             lat_flush(vc, lat_bucket, lat_count);
+            cn_stats_lat(vc->vc_rec, n, lat_sum, lat_max);
             complete_run(vc, head, n, failed, flags, refused);
         }
     }

@@ -1,6 +1,7 @@
 /*
- * stats.c - what every VC carried: one record per VC, kept for the whole
- * run, and their sums per binding, per protocol and for the run.
+ * stats.c - what every VC carried: one record per VC and one per binding,
+ * kept for the whole run, and their sums per binding, per protocol and for
+ * the run.
  *
  * Records are created and marked deleted on the control plane (VC create
  * and delete); the data path only adds to their counters. Reading them for
@@ -32,9 +33,30 @@ static void calibrate(void)
 #endif
 }
 
-/* Where the counters of a VC go when no record could be allocated: the
- * data path always has a record to add to, and this one is never listed. */
-static struct cn_vcrec overflow_rec = { .r_link = { &overflow_rec.r_link, &overflow_rec.r_link } };
+/* Where the counters of a VC (or a binding) go when no record could be
+ * allocated: the data path always has a record to add to, and these are
+ * never listed. */
+static struct cn_bindrec overflow_bind = { .br_protocol = "?", .br_miniport = "?" };
+static struct cn_vcrec overflow_rec = { .r_link = { &overflow_rec.r_link, &overflow_rec.r_link },
+                                        .r_bind = &overflow_bind };
+
+/* The record of b, made with its first VC. rt_lock held. */
+static struct cn_bindrec *bindrec_of(struct cn_binding *b, struct cn_vc *vc)
+{
+    if (b->b_rec != NULL)
+        return b->b_rec;
+    struct cn_bindrec *br = calloc(1, sizeof(*br));
+    if (br == NULL)
+        return NULL;
+    br->br_protocol = vc->vc_client_name;
+    br->br_miniport = vc->vc_mp_name;
+    br->br_image = b->b_protocol->drv_image;
+    snprintf(br->br_adapter, sizeof(br->br_adapter), "%s", b->b_adapter->ad_name);
+    br->br_binding = b->b_ordinal;
+    InsertTailList(&cn_rt.rt_bindrecs, &br->br_link);
+    b->b_rec = br;
+    return br;
+}
 
 struct cn_vcrec *cn_stats_vc_new(struct cn_vc *vc, struct cn_binding *b)
 {
@@ -42,14 +64,15 @@ struct cn_vcrec *cn_stats_vc_new(struct cn_vc *vc, struct cn_binding *b)
     struct cn_vcrec *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return &overflow_rec;
-    r->r_protocol = vc->vc_client_name;
-    r->r_miniport = vc->vc_mp_name;
-    r->r_image = b->b_protocol->drv_image;
-    snprintf(r->r_adapter, sizeof(r->r_adapter), "%s", b->b_adapter->ad_name);
     r->r_live = true;
     r->r_created_ns = cn_now_ns();
     pthread_mutex_lock(&cn_rt.rt_lock);
-    r->r_binding = b->b_ordinal;
+    r->r_bind = bindrec_of(b, vc);
+    if (r->r_bind == NULL) {
+        pthread_mutex_unlock(&cn_rt.rt_lock);
+        free(r);
+        return &overflow_rec;
+    }
     r->r_vc = b->b_vcs++;
     InsertTailList(&cn_rt.rt_vcrecs, &r->r_link);
     pthread_mutex_unlock(&cn_rt.rt_lock);
@@ -81,36 +104,41 @@ void cn_stats_fini(void)
     pthread_mutex_lock(&cn_rt.rt_lock);
     while (!IsListEmpty(&cn_rt.rt_vcrecs))
         free(CONTAINING_RECORD(RemoveHeadList(&cn_rt.rt_vcrecs), struct cn_vcrec, r_link));
+    while (!IsListEmpty(&cn_rt.rt_bindrecs))
+        free(CONTAINING_RECORD(RemoveHeadList(&cn_rt.rt_bindrecs), struct cn_bindrec, br_link));
     pthread_mutex_unlock(&cn_rt.rt_lock);
 }
 
-void cn_stats_count_status(struct cn_vcrec *r, NDIS_STATUS st, unsigned long n)
+void cn_stats_count_status(struct cn_vcrec *vr, NDIS_STATUS st, unsigned long n)
 {
+    struct cn_bindrec *r = vr->r_bind;
     for (int i = 0; i < CN_REC_STATUSES; i++) {
-        int cur = atomic_load_explicit(&r->r_status[i].st_status, memory_order_relaxed);
+        int cur = atomic_load_explicit(&r->br_status[i].st_status, memory_order_relaxed);
         if (cur == 0) {
             /* Claim a free slot for this status (0 is NDIS_STATUS_SUCCESS,
              * which is never counted here). */
             int expected = 0;
-            if (atomic_compare_exchange_strong(&r->r_status[i].st_status, &expected, st) ||
+            if (atomic_compare_exchange_strong(&r->br_status[i].st_status, &expected, st) ||
                 expected == st) {
-                atomic_fetch_add_explicit(&r->r_status[i].st_count, n, memory_order_relaxed);
+                atomic_fetch_add_explicit(&r->br_status[i].st_count, n, memory_order_relaxed);
                 return;
             }
             continue;
         }
         if (cur == st) {
-            atomic_fetch_add_explicit(&r->r_status[i].st_count, n, memory_order_relaxed);
+            atomic_fetch_add_explicit(&r->br_status[i].st_count, n, memory_order_relaxed);
             return;
         }
     }
-    atomic_fetch_add_explicit(&r->r_other_status, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->br_other_status, n, memory_order_relaxed);
 }
 
 /* ---- sums ------------------------------------------------------------------ */
 
 struct acc {
     struct condis_traffic t;
+    unsigned long long lat_n, lat_sum, lat_max; /* ticks */
+    bool hist;                                  /* a binding's or the run's: lat is filled */
     unsigned long long lat[CN_LAT_BUCKETS];
 };
 
@@ -124,9 +152,20 @@ static void acc_add(struct acc *a, struct cn_vcrec *r)
     t->refused += atomic_load(&r->r_refused);
     t->received += atomic_load(&r->r_received);
     t->bytes_received += atomic_load(&r->r_received_bytes);
+    a->lat_n += atomic_load_explicit(&r->r_lat_n, memory_order_relaxed);
+    a->lat_sum += atomic_load_explicit(&r->r_lat_sum, memory_order_relaxed);
+    unsigned long long max = atomic_load_explicit(&r->r_lat_max, memory_order_relaxed);
+    if (max > a->lat_max)
+        a->lat_max = max;
+}
+
+/* A binding's failures by status and its latency histogram. */
+static void acc_add_bind(struct acc *a, struct cn_bindrec *br)
+{
+    struct condis_traffic *t = &a->t;
     for (int i = 0; i < CN_REC_STATUSES; i++) {
-        NDIS_STATUS st = atomic_load(&r->r_status[i].st_status);
-        unsigned long long n = atomic_load(&r->r_status[i].st_count);
+        NDIS_STATUS st = atomic_load(&br->br_status[i].st_status);
+        unsigned long long n = atomic_load(&br->br_status[i].st_count);
         if (st == 0 || n == 0)
             continue;
         unsigned k;
@@ -143,9 +182,10 @@ static void acc_add(struct acc *a, struct cn_vcrec *r)
         }
         t->failures[k].count += n;
     }
-    t->other_failures += atomic_load(&r->r_other_status);
+    t->other_failures += atomic_load(&br->br_other_status);
     for (int i = 0; i < CN_LAT_BUCKETS; i++)
-        a->lat[i] += atomic_load_explicit(&r->r_lat[i], memory_order_relaxed);
+        a->lat[i] += atomic_load_explicit(&br->br_lat[i], memory_order_relaxed);
+    a->hist = true;
 }
 
 /* The upper edge of bucket b, in microseconds. */
@@ -163,25 +203,28 @@ static void acc_finish(struct acc *a)
 {
     struct condis_traffic *t = &a->t;
     t->outstanding = t->sent - t->completed;
+    t->latency_percentiles = a->hist;
+    t->latency_samples = a->lat_n;
+    if (a->lat_n == 0)
+        return;
+    t->latency_mean_us = (double)a->lat_sum / (double)a->lat_n * ns_per_tick / 1000.0;
+    t->latency_max_us = (double)a->lat_max * ns_per_tick / 1000.0;
     unsigned long long n = 0;
     for (int i = 0; i < CN_LAT_BUCKETS; i++)
         n += a->lat[i];
-    t->latency_samples = n;
-    if (n == 0)
+    if (!a->hist || n == 0)
         return;
+    /* A bucket's upper edge, but never above the largest sample seen. */
     unsigned long long p50 = (n + 1) / 2, p99 = n - n / 100, seen = 0;
-    bool have50 = false;
     for (unsigned i = 0; i < CN_LAT_BUCKETS; i++) {
         if (a->lat[i] == 0)
             continue;
         seen += a->lat[i];
-        if (!have50 && seen >= p50) {
-            t->latency_p50_us = bucket_us(i);
-            have50 = true;
-        }
-        if (seen >= p99 && t->latency_p99_us == 0)
-            t->latency_p99_us = bucket_us(i);
-        t->latency_max_us = bucket_us(i);
+        double edge = fmin(bucket_us(i), t->latency_max_us);
+        if (t->latency_p50_us == 0 && seen >= p50)
+            t->latency_p50_us = edge;
+        if (t->latency_p99_us == 0 && seen >= p99)
+            t->latency_p99_us = edge;
     }
 }
 
@@ -196,7 +239,7 @@ int condis_driver_stats(struct condis_driver *drv, struct condis_driver_stats *o
     pthread_mutex_lock(&cn_rt.rt_lock);
     for (LIST_ENTRY *e = cn_rt.rt_vcrecs.Flink; e != &cn_rt.rt_vcrecs; e = e->Flink) {
         struct cn_vcrec *r = CONTAINING_RECORD(e, struct cn_vcrec, r_link);
-        if (r->r_image != drv)
+        if (r->r_bind->br_image != drv)
             continue;
         created++;
         live += r->r_live;
@@ -218,12 +261,12 @@ int condis_driver_stats(struct condis_driver *drv, struct condis_driver_stats *o
     return 0;
 }
 
-static void fill_ids(struct cn_vcrec *r, const char **protocol, const char **miniport,
+static void fill_ids(struct cn_bindrec *br, const char **protocol, const char **miniport,
                      const char **adapter)
 {
-    *protocol = r->r_protocol;
-    *miniport = r->r_miniport;
-    *adapter = r->r_adapter;
+    *protocol = br->br_protocol;
+    *miniport = br->br_miniport;
+    *adapter = br->br_adapter;
 }
 
 size_t condis_vc_reports(struct condis_vc_report *out, size_t max)
@@ -240,8 +283,8 @@ size_t condis_vc_reports(struct condis_vc_report *out, size_t max)
         struct condis_vc_report *v = &out[n];
         memset(v, 0, sizeof(*v));
         memset(a, 0, sizeof(*a));
-        fill_ids(r, &v->protocol, &v->miniport, &v->adapter);
-        v->binding = r->r_binding;
+        fill_ids(r->r_bind, &v->protocol, &v->miniport, &v->adapter);
+        v->binding = r->r_bind->br_binding;
         v->vc = r->r_vc;
         v->live = r->r_live;
         v->seconds = (double)((r->r_live ? cn_now_ns() : r->r_deleted_ns) - r->r_created_ns) / 1e9;
@@ -268,15 +311,21 @@ size_t condis_binding_reports(struct condis_binding_report *out, size_t max)
         free(tmp);
         return 0;
     }
+    for (LIST_ENTRY *e = cn_rt.rt_bindrecs.Flink; e != &cn_rt.rt_bindrecs; e = e->Flink) {
+        struct cn_bindrec *br = CONTAINING_RECORD(e, struct cn_bindrec, br_link);
+        if (br->br_binding >= nb)
+            continue;
+        struct condis_binding_report *b = &tmp[br->br_binding];
+        fill_ids(br, &b->protocol, &b->miniport, &b->adapter);
+        b->binding = br->br_binding;
+        acc_add_bind(&a[br->br_binding], br);
+    }
     for (LIST_ENTRY *e = cn_rt.rt_vcrecs.Flink; e != &cn_rt.rt_vcrecs; e = e->Flink) {
         struct cn_vcrec *r = CONTAINING_RECORD(e, struct cn_vcrec, r_link);
-        if (r->r_binding >= nb)
+        if (r->r_bind->br_binding >= nb)
             continue;
-        struct condis_binding_report *b = &tmp[r->r_binding];
-        fill_ids(r, &b->protocol, &b->miniport, &b->adapter);
-        b->binding = r->r_binding;
-        b->vcs++;
-        acc_add(&a[r->r_binding], r);
+        tmp[r->r_bind->br_binding].vcs++;
+        acc_add(&a[r->r_bind->br_binding], r);
     }
     pthread_mutex_unlock(&cn_rt.rt_lock);
     for (unsigned i = 0; i < nb; i++) {
@@ -300,9 +349,12 @@ int condis_total_report(struct condis_traffic *out)
     struct acc *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return -ENOMEM;
+    a->hist = true;
     pthread_mutex_lock(&cn_rt.rt_lock);
     for (LIST_ENTRY *e = cn_rt.rt_vcrecs.Flink; e != &cn_rt.rt_vcrecs; e = e->Flink)
         acc_add(a, CONTAINING_RECORD(e, struct cn_vcrec, r_link));
+    for (LIST_ENTRY *e = cn_rt.rt_bindrecs.Flink; e != &cn_rt.rt_bindrecs; e = e->Flink)
+        acc_add_bind(a, CONTAINING_RECORD(e, struct cn_bindrec, br_link));
     pthread_mutex_unlock(&cn_rt.rt_lock);
     acc_finish(a);
     *out = a->t;

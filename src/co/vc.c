@@ -111,8 +111,8 @@ const char *cn_vc_text(struct cn_vc *vc, char *buf, size_t len)
 {
     struct cn_vcrec *r = vc->vc_rec;
     if (r != NULL)
-        snprintf(buf, len, "VC %u of binding %u (%s > %s, handle %p)", r->r_vc, r->r_binding,
-                 vc->vc_client_name, r->r_adapter, vc->vc_handle);
+        snprintf(buf, len, "VC %u of binding %u (%s > %s, handle %p)", r->r_vc,
+                 r->r_bind->br_binding, vc->vc_client_name, r->r_bind->br_adapter, vc->vc_handle);
     else
         snprintf(buf, len, "VC %p (%s > %s)", vc->vc_handle, vc->vc_client_name,
                  vc->vc_mp_name);

@@ -31,13 +31,18 @@ static double rate(unsigned long long n, double seconds)
 
 static void text_row(FILE *f, const char *label, unsigned vcs, const struct condis_traffic *t)
 {
-    char p50[16] = "-", p99[16] = "-";
+    char mean[16] = "-", p50[16] = "-", p99[16] = "-", max[16] = "-";
     if (t->latency_samples) {
+        snprintf(mean, sizeof(mean), "%.1f", t->latency_mean_us);
+        snprintf(max, sizeof(max), "%.1f", t->latency_max_us);
+    }
+    if (t->latency_samples && t->latency_percentiles) {
         snprintf(p50, sizeof(p50), "%.1f", t->latency_p50_us);
         snprintf(p99, sizeof(p99), "%.1f", t->latency_p99_us);
     }
-    fprintf(f, "%-28s %5u %11llu %11llu %8llu %8llu %8llu %11llu %9s %9s\n", label, vcs, t->sent,
-            t->completed, t->failed, t->refused, t->outstanding, t->received, p50, p99);
+    fprintf(f, "%-28s %5u %11llu %11llu %8llu %8llu %8llu %11llu %8s %8s %8s %8s\n", label, vcs,
+            t->sent, t->completed, t->failed, t->refused, t->outstanding, t->received, mean, p50,
+            p99, max);
 }
 
 static void text_failures(FILE *f, const char *indent, const struct condis_traffic *t)
@@ -81,8 +86,9 @@ void condis_report_text(FILE *f, const struct condis_run_info *run)
         fprintf(f, " %s%s", i ? "+ " : "", run->drivers[i]);
     fprintf(f, "\n\n");
 
-    fprintf(f, "%-28s %5s %11s %11s %8s %8s %8s %11s %9s %9s\n", "binding / VC", "VCs", "sent",
-            "completed", "failed", "refused", "outstand", "received", "p50 us", "p99 us");
+    fprintf(f, "%-28s %5s %11s %11s %8s %8s %8s %11s %8s %8s %8s %8s\n", "binding / VC", "VCs",
+            "sent", "completed", "failed", "refused", "outstand", "received", "mean us", "p50 us",
+            "p99 us", "max us");
     size_t max_vcs = run->max_vc_lines ? run->max_vc_lines : 16;
     size_t shown = 0;
     for (size_t i = 0; i < nb; i++) {
@@ -109,7 +115,8 @@ void condis_report_text(FILE *f, const struct condis_run_info *run)
             tot.completed, secs, rate(tot.completed, secs),
             rate(tot.bytes_sent, secs) * 8.0 / 1e9);
     if (tot.latency_samples)
-        fprintf(f, "; latency p50 %.1f us, p99 %.1f us", tot.latency_p50_us, tot.latency_p99_us);
+        fprintf(f, "; latency mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us",
+                tot.latency_mean_us, tot.latency_p50_us, tot.latency_p99_us, tot.latency_max_us);
     fprintf(f, "\n");
 
     size_t nl = condis_leaks(NULL, 0);
@@ -189,10 +196,16 @@ static void json_traffic(FILE *f, const struct condis_traffic *t)
     }
     if (t->other_failures)
         fprintf(f, "%s\"other\": %llu", t->nfailures ? ", " : "", t->other_failures);
-    fprintf(f, "}, \"latency_us\": {\"samples\": %llu, \"p50\": ", t->latency_samples);
-    json_num(f, t->latency_p50_us);
-    fprintf(f, ", \"p99\": ");
-    json_num(f, t->latency_p99_us);
+    fprintf(f, "}, \"latency_us\": {\"samples\": %llu, \"mean\": ", t->latency_samples);
+    json_num(f, t->latency_mean_us);
+    if (t->latency_percentiles) {
+        fprintf(f, ", \"p50\": ");
+        json_num(f, t->latency_p50_us);
+        fprintf(f, ", \"p99\": ");
+        json_num(f, t->latency_p99_us);
+    } else {
+        fprintf(f, ", \"p50\": null, \"p99\": null");
+    }
     fprintf(f, ", \"max\": ");
     json_num(f, t->latency_max_us);
     fprintf(f, "}}");

@@ -55,7 +55,7 @@ struct cn_nbl {
     NDIS_HANDLE vc_handle;         /* that VC's handle at submission */
     struct cn_nbl *chain_next;     /* next queued chain (per-VC send queue) */
     NDIS_HANDLE rx_adapter;        /* adapter that indicated it (receive) */
-    uint64_t t_submit;             /* cn_now_ns() at submission, for latency */
+    uint64_t t_submit;             /* cn_ticks() at submission, for latency */
     void *co_private;              /* compat5 / verifier */
     void *_Atomic vshadow;         /* the verifier's struct cn_vshadow, once it looked */
 };

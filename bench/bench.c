@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,9 @@ struct result {
     uint64_t allocs;               /* allocations while timed, all rounds (scenarios) */
     bool allocs_known;
     double setup_s;                /* seconds of setup in the last round (scenarios) */
+    /* Heap in use once every call was up, last round (scenarios): all of
+     * it, and what the drivers hold through NdisAllocateMemory*. */
+    size_t heap_up, drivers_up;
     double median, min, max;
 };
 
@@ -211,7 +215,31 @@ struct measured {
     uint64_t allocs;
     bool allocs_known;
     double setup_s;
+    size_t heap_up, drivers_up;
 };
+
+/* Bytes of heap in use now, the whole process (glibc). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* Bytes the drivers hold now through NdisAllocateMemory*, as condis
+ * counts them for its leak report. */
+static size_t driver_memory(void)
+{
+    size_t n = condis_leaks(NULL, 0), bytes = 0;
+    struct condis_leak *l = calloc(n ? n : 1, sizeof(*l));
+    if (l == NULL)
+        return 0;
+    n = condis_leaks(l, n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l[i].kind, "memory") == 0)
+            bytes += l[i].bytes;
+    free(l);
+    return bytes;
+}
 
 /* Sets up the run, times `count` NBLs through it, tears it down; 0, or
  * -1 with why filled in. The run must end clean. */
@@ -252,6 +280,8 @@ static int run_scenario(const struct scenario *s, uint64_t count, struct measure
     }
     up = true;
     m->setup_s = now_s() - t0;
+    m->heap_up = heap_in_use();
+    m->drivers_up = driver_memory();
     /* Warm the client's set, the pools' caches and the branch predictors. */
     uint64_t ns = 0, received = 0, a0 = 0, a1 = 0;
     uint64_t warm = count / 10 > 1000 ? count / 10 : 1000;
@@ -422,6 +452,37 @@ static bool target_eval(const struct target *t, const struct result *sr, const s
     return true;
 }
 
+/* What one VC costs, from the heap in use once the calls were up in the
+ * many-VC scenario and in its one-VC twin: the difference divided by the
+ * VCs added. The drivers' share is what they hold through
+ * NdisAllocateMemory* (the client's and the miniport's VC state); the
+ * rest is condis'. Pools are the same size in both, so they cancel. */
+#define VC_BYTES_LIMIT 512.0
+static const char *const vc_cost_pair[2] = { "send6_inline_c32_100kvc", "send6_inline_c32" };
+
+static bool vc_cost(const struct result *sr, double *condis_b, double *drivers_b)
+{
+    const struct result *many = NULL, *one = NULL;
+    unsigned vmany = 0, vone = 0;
+    for (size_t i = 0; i < NSCENARIOS; i++) {
+        if (sr[i].n == 0)
+            continue;
+        if (strcmp(sr[i].name, vc_cost_pair[0]) == 0)
+            many = &sr[i], vmany = scenarios[i].vcs;
+        else if (strcmp(sr[i].name, vc_cost_pair[1]) == 0)
+            one = &sr[i], vone = scenarios[i].vcs;
+    }
+    /* Where the heap is not glibc's (sanitizers), it cannot be measured. */
+    if (many == NULL || one == NULL || vmany <= vone || !many->allocs_known || !one->allocs_known)
+        return false;
+    double added = (double)(vmany - vone);
+    double drv = ((double)many->drivers_up - (double)one->drivers_up) / added;
+    double all = ((double)many->heap_up - (double)one->heap_up) / added;
+    *drivers_b = drv;
+    *condis_b = all - drv;
+    return true;
+}
+
 static void json_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -504,7 +565,13 @@ static void print_json(FILE *f, const struct result *sr, const struct result *br
                 ok ? "true" : "false");
         first = false;
     }
-    fprintf(f, "], \"machine\": {\"cpu\": ");
+    fprintf(f, "]");
+    double vc_condis, vc_drivers;
+    if (vc_cost(sr, &vc_condis, &vc_drivers))
+        fprintf(f, ", \"vc_bytes\": {\"condis\": %.0f, \"drivers\": %.0f, \"limit\": %.0f, "
+                   "\"met\": %s}",
+                vc_condis, vc_drivers, VC_BYTES_LIMIT, vc_condis <= VC_BYTES_LIMIT ? "true" : "false");
+    fprintf(f, ", \"machine\": {\"cpu\": ");
     json_string(f, m->cpu);
     fprintf(f, ", \"cpus\": %ld, \"kernel\": ", m->cpus);
     json_string(f, m->kernel);
@@ -569,6 +636,15 @@ static void print_text(FILE *f, const struct result *sr, const struct result *br
         else
             fprintf(f, "  %-4s %s = %.2fx %s (wanted: at most %.1fx)\n", ok ? "met" : "MISS",
                     t->candidate, ratio, t->reference, t->factor);
+    }
+    double vc_condis, vc_drivers;
+    if (vc_cost(sr, &vc_condis, &vc_drivers)) {
+        if (!any)
+            fprintf(f, "\ntargets (this run):\n");
+        fprintf(f, "  %-4s a VC costs %.0f bytes in condis (wanted: at most %.0f); the drivers add "
+                   "%.0f\n",
+                vc_condis <= VC_BYTES_LIMIT ? "met" : "MISS", vc_condis, VC_BYTES_LIMIT,
+                vc_drivers);
     }
     fprintf(f, "\nallocs: heap allocations made while the send phase was timed, all rounds "
                "together (0: none per NBL).\n");
@@ -806,6 +882,8 @@ int cn_bench_main(int argc, char **argv)
                 r->allocs += me.allocs;
                 r->allocs_known = me.allocs_known;
                 r->setup_s = me.setup_s;
+                r->heap_up = me.heap_up;
+                r->drivers_up = me.drivers_up;
             }
         }
         for (size_t i = 0; i < NBASELINES; i++) {

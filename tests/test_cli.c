@@ -1775,6 +1775,42 @@ static void test_bench(void **state)
     run_free(&h);
 }
 
+/* What a VC costs: measured from the heap of the 100,000-VC scenario and
+ * its one-VC twin, wherever the heap can be measured (not under the
+ * sanitizers, which also cannot count allocations). Memory, unlike speed,
+ * does not depend on the machine's load: the limit is checked here. */
+static void test_bench_vc_bytes(void **state)
+{
+    (void)state;
+    struct run_opts o = { .timeout_s = 240 };
+    const char *args[] = { "bench", "--json", "--quick", "--rounds", "1",
+                           "--only", "send6_inline_c32", "--only", "send6_inline_c32_100kvc",
+                           NULL };
+    struct run r = run_condis(&o, args);
+    expect_status(&r, 0);
+    struct jv v;
+    const char *err = NULL;
+    if (!json_parse(r.out, &v, &err)) {
+        run_dump("condis bench --json", &r);
+        fail_msg("JSON: %s", err);
+    }
+    const struct jv *one = jget(jget(&v, "scenarios"), "send6_inline_c32");
+    assert_non_null(one);
+    const struct jv *vb = jget(&v, "vc_bytes");
+    if (jget(one, "allocs_timed") == NULL) {
+        assert_null(vb);
+    } else {
+        assert_non_null(vb);
+        double limit = jnum(vb, "vc_bytes", "limit"), cn = jnum(vb, "vc_bytes", "condis");
+        assert_true(limit == 512);
+        assert_true(cn > 0 && cn <= limit);
+        assert_true(jnum(vb, "vc_bytes", "drivers") > 0);
+        assert_int_equal(jneed(vb, "vc_bytes", "met", J_BOOL)->b, true);
+    }
+    jv_free(&v);
+    run_free(&r);
+}
+
 /* ==== the end: nothing left behind ======================================= */
 
 static void test_nothing_left(void **state)
@@ -1816,6 +1852,7 @@ int main(void)
         cmocka_unit_test(test_coclient_bugs),
         cmocka_unit_test(test_coclient5_bugs),
         cmocka_unit_test(test_bench),
+        cmocka_unit_test(test_bench_vc_bytes),
         cmocka_unit_test(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,14 +95,25 @@ struct cn_vevent {
     uint8_t ve_irql;
 };
 
-/* What the verifier knows of one descriptor. Fields other than the lock
- * and the history are written by the party that owns the descriptor at
- * the time (the send path between submit and completion), so they need no
- * lock of their own. */
+/* One slot of a history ring, each word written on its own; ves_seq
+ * tells a reader whether the other words belong together (shadow.c). */
+struct cn_vslot {
+    _Atomic uint64_t ves_seq;           /* 2 * (event number + 1); odd while written */
+    _Atomic uint64_t ves_t;
+    _Atomic(const char *) ves_driver;
+    _Atomic uint64_t ves_meta;          /* thread << 16 | kind << 8 | irql */
+};
+
+/* What the verifier knows of one descriptor. Fields other than the
+ * history are written by the party that owns the descriptor at the time
+ * (the send path between submit and completion), so they need no lock of
+ * their own. So is the history, but it is also read by others (the
+ * watchdog, a report) and written by a driver that breaks the rules from
+ * two threads at once: it is a ring of slots that a reader checks with
+ * their sequence numbers, without a lock. */
 struct cn_vshadow {
-    atomic_flag vs_lock;                /* guards the history */
-    uint32_t vs_n;                      /* events recorded so far */
-    struct cn_vevent vs_ev[CN_VHIST];   /* ring: the last CN_VHIST events */
+    _Atomic uint32_t vs_n;              /* events recorded so far */
+    struct cn_vslot vs_ev[CN_VHIST];    /* ring: the last CN_VHIST events */
 
     /* Taken at submit (OWN-1, OWN-7, PKT-4). */
     uint64_t vs_sum_list;               /* the NET_BUFFER list itself */

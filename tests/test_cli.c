@@ -658,6 +658,8 @@ static void check_report(const struct jv *r)
         jneed(x, "bindings[]", "miniport", J_STR);
         jneed(x, "bindings[]", "adapter", J_STR);
         assert_true(is_count(jnum(x, "bindings[]", "vcs")));
+        assert_true(is_count(jnum(x, "bindings[]", "vcs_folded")));
+        assert_true(jnum(x, "bindings[]", "vcs_folded") <= jnum(x, "bindings[]", "vcs"));
         check_traffic(jneed(x, "bindings[]", "traffic", J_OBJ), "bindings[].traffic", true);
     }
     const struct jv *v = jneed(r, "report", "vcs", J_ARR);

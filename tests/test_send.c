@@ -665,10 +665,68 @@ static void test_loopback_receive(void **state)
     assert_int_equal(tdrv_vc_teardown(vc), 0);
 }
 
+/* The report keeps the records of the last deleted_vcs_kept deleted VCs;
+ * older ones are folded into their binding, whose totals stay exact. */
+static int setup_keep3(void **state)
+{
+    (void)state;
+    struct condis_options o = { .deleted_vcs_kept = 3 };
+    return condis_init(&o);
+}
+
+static void test_deleted_vcs_folded(void **state)
+{
+    (void)state;
+    struct tdrv_env env;
+    struct tmcm_config m = { .mode = TMCM_INLINE };
+    assert_int_equal(tdrv_start(&env, NULL, &m), 0);
+    struct tclient_vc *live = tdrv_vc_with_call();
+    assert_non_null(live);
+    assert_int_equal(tclient_send(live, 5, 0, 0, 0), 5);
+    assert_true(tclient_wait_sends(live, TDRV_WAIT_MS));
+    /* VC i carries i + 1 NBLs, then is deleted. */
+    unsigned long total = 5;
+    for (unsigned i = 0; i < 10; i++) {
+        struct tclient_vc *vc = tdrv_vc_with_call();
+        assert_non_null(vc);
+        assert_int_equal(tclient_send(vc, i + 1, 0, 0, 0), i + 1);
+        assert_true(tclient_wait_sends(vc, TDRV_WAIT_MS));
+        total += i + 1;
+        assert_int_equal(tdrv_vc_teardown(vc), 0);
+    }
+    /* The live VC and the last three deleted ones (VCs 8, 9, 10). */
+    struct condis_vc_report v[8];
+    assert_int_equal(condis_vc_reports(v, 8), 4);
+    assert_true(v[0].live && v[0].vc == 0 && v[0].traffic.completed == 5);
+    for (unsigned k = 1; k < 4; k++) {
+        assert_false(v[k].live);
+        assert_int_equal(v[k].vc, k + 7);
+        assert_int_equal(v[k].traffic.completed, k + 7);
+    }
+    struct condis_binding_report b[2];
+    assert_int_equal(condis_binding_reports(b, 2), 1);
+    assert_int_equal(b[0].vcs, 11);
+    assert_int_equal(b[0].vcs_folded, 7);
+    assert_int_equal(b[0].traffic.sent, total);
+    assert_int_equal(b[0].traffic.completed, total);
+    assert_int_equal(b[0].traffic.latency_samples, total);
+    assert_true(b[0].traffic.latency_percentiles);
+    struct condis_traffic t;
+    assert_int_equal(condis_total_report(&t), 0);
+    assert_int_equal(t.completed, total);
+    struct condis_driver_stats ds;
+    assert_int_equal(condis_driver_stats(env.client, &ds), 0);
+    assert_int_equal(ds.vcs_created, 11);
+    assert_int_equal(ds.vcs_live, 1);
+    assert_int_equal(ds.nbls_completed, total);
+    assert_int_equal(tdrv_vc_teardown(live), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fifo_threads_inline, cn_test_setup, cn_test_teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_vcs_folded, setup_keep3, cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_fifo_threads_dpc, cn_test_setup, cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_completion_any_order_many_vcs, cn_test_setup,
                                         cn_test_teardown),

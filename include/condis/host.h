@@ -40,6 +40,11 @@ struct condis_options {
     unsigned wait_ms;
     /* The send-path verifier (condis/verify.h); off by default. */
     enum condis_verify_mode verify;
+    /* Deleted VCs whose own record the report keeps (condis_vc_reports);
+     * older ones are counted into their binding's record only, so that a
+     * run that creates and deletes VCs forever does not grow. 0 means
+     * 65536. */
+    unsigned long deleted_vcs_kept;
 };
 
 struct condis_driver;   /* a loaded driver image */
@@ -142,12 +147,14 @@ struct condis_vc_report {
 struct condis_binding_report {
     const char *protocol, *miniport, *adapter;
     unsigned binding;
-    unsigned vcs;
+    unsigned vcs;         /* VCs created on it */
+    unsigned vcs_folded;  /* ... of them deleted long ago: counted here, not listed */
     struct condis_traffic traffic;
 };
 
 /* Fill up to max reports, one per VC (or binding) of the run, in creation
- * order; return how many there are. Valid until condis_fini. */
+ * order; return how many there are. Valid until condis_fini. The VCs are
+ * the live ones and the last deleted_vcs_kept deleted ones. */
 size_t condis_vc_reports(struct condis_vc_report *out, size_t max);
 size_t condis_binding_reports(struct condis_binding_report *out, size_t max);
 int condis_total_report(struct condis_traffic *out);

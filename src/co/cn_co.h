@@ -286,10 +286,16 @@ struct cn_bindrec {
     } br_status[CN_REC_STATUSES];
     _Atomic unsigned long long br_other_status;
     _Atomic unsigned long long br_lat[CN_LAT_BUCKETS];
+    /* VCs deleted long ago, whose records were folded into this one (under
+     * rt_lock): how many, and what they carried. */
+    unsigned br_folded;
+    unsigned long long br_f_sent, br_f_sent_bytes, br_f_completed, br_f_failed, br_f_refused,
+        br_f_received, br_f_received_bytes, br_f_lat_n, br_f_lat_sum, br_f_lat_max;
 };
 
 struct cn_vcrec {
     LIST_ENTRY r_link;               /* cn_rt.rt_vcrecs (self-linked if not listed) */
+    LIST_ENTRY r_dead_link;          /* cn_rt.rt_deadrecs, once the VC is deleted */
     struct cn_bindrec *r_bind;
     unsigned r_vc;                   /* the VC's ordinal within its binding */
     bool r_live;
@@ -344,6 +350,8 @@ struct cn_rt {
     unsigned rt_next_binding;
     LIST_ENTRY rt_vcrecs;             /* struct cn_vcrec, every VC of the run */
     LIST_ENTRY rt_bindrecs;           /* struct cn_bindrec, every binding with a VC */
+    LIST_ENTRY rt_deadrecs;           /* records of deleted VCs, oldest deletion first */
+    unsigned long rt_ndead;           /* ... how many */
 };
 extern struct cn_rt cn_rt;
 

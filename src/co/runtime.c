@@ -107,12 +107,16 @@ int condis_init(const struct condis_options *opt)
         cn_rt.rt_opt.cpus = 2;
     if (cn_rt.rt_opt.wait_ms == 0)
         cn_rt.rt_opt.wait_ms = 10000;
+    if (cn_rt.rt_opt.deleted_vcs_kept == 0)
+        cn_rt.rt_opt.deleted_vcs_kept = 65536;
     InitializeListHead(&cn_rt.rt_images);
     InitializeListHead(&cn_rt.rt_protocols);
     InitializeListHead(&cn_rt.rt_miniports);
     InitializeListHead(&cn_rt.rt_adapters);
     InitializeListHead(&cn_rt.rt_vcrecs);
     InitializeListHead(&cn_rt.rt_bindrecs);
+    InitializeListHead(&cn_rt.rt_deadrecs);
+    cn_rt.rt_ndead = 0;
     cn_rt.rt_next_binding = 0;
     cn_rt.rt_loading = NULL;
     cn_rt.rt_next_ifindex = 1;

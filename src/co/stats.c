@@ -89,6 +89,30 @@ void cn_stats_vc_discard(struct cn_vcrec *r)
     free(r);
 }
 
+/* Count the record of a VC deleted long ago into its binding's record
+ * and free it. rt_lock held. The VC's memory was reused long since: no
+ * send path can still hold this record. */
+static void fold(struct cn_vcrec *r)
+{
+    struct cn_bindrec *br = r->r_bind;
+    RemoveEntryList(&r->r_link);
+    RemoveEntryList(&r->r_dead_link);
+    br->br_folded++;
+    br->br_f_sent += atomic_load(&r->r_sent);
+    br->br_f_sent_bytes += atomic_load(&r->r_sent_bytes);
+    br->br_f_completed += atomic_load(&r->r_completed);
+    br->br_f_failed += atomic_load(&r->r_failed);
+    br->br_f_refused += atomic_load(&r->r_refused);
+    br->br_f_received += atomic_load(&r->r_received);
+    br->br_f_received_bytes += atomic_load(&r->r_received_bytes);
+    br->br_f_lat_n += atomic_load(&r->r_lat_n);
+    br->br_f_lat_sum += atomic_load(&r->r_lat_sum);
+    unsigned long long max = atomic_load(&r->r_lat_max);
+    if (max > br->br_f_lat_max)
+        br->br_f_lat_max = max;
+    free(r);
+}
+
 void cn_stats_vc_deleted(struct cn_vcrec *r)
 {
     if (r == &overflow_rec)
@@ -96,6 +120,11 @@ void cn_stats_vc_deleted(struct cn_vcrec *r)
     pthread_mutex_lock(&cn_rt.rt_lock);
     r->r_live = false;
     r->r_deleted_ns = cn_now_ns();
+    InsertTailList(&cn_rt.rt_deadrecs, &r->r_dead_link);
+    if (++cn_rt.rt_ndead > cn_rt.rt_opt.deleted_vcs_kept) {
+        fold(CONTAINING_RECORD(cn_rt.rt_deadrecs.Flink, struct cn_vcrec, r_dead_link));
+        cn_rt.rt_ndead--;
+    }
     pthread_mutex_unlock(&cn_rt.rt_lock);
 }
 
@@ -106,6 +135,8 @@ void cn_stats_fini(void)
         free(CONTAINING_RECORD(RemoveHeadList(&cn_rt.rt_vcrecs), struct cn_vcrec, r_link));
     while (!IsListEmpty(&cn_rt.rt_bindrecs))
         free(CONTAINING_RECORD(RemoveHeadList(&cn_rt.rt_bindrecs), struct cn_bindrec, br_link));
+    InitializeListHead(&cn_rt.rt_deadrecs);
+    cn_rt.rt_ndead = 0;
     pthread_mutex_unlock(&cn_rt.rt_lock);
 }
 
@@ -159,10 +190,22 @@ static void acc_add(struct acc *a, struct cn_vcrec *r)
         a->lat_max = max;
 }
 
-/* A binding's failures by status and its latency histogram. */
+/* A binding's failures by status, its latency histogram, and the VCs
+ * folded into it. rt_lock held. */
 static void acc_add_bind(struct acc *a, struct cn_bindrec *br)
 {
     struct condis_traffic *t = &a->t;
+    t->sent += br->br_f_sent;
+    t->bytes_sent += br->br_f_sent_bytes;
+    t->completed += br->br_f_completed;
+    t->failed += br->br_f_failed;
+    t->refused += br->br_f_refused;
+    t->received += br->br_f_received;
+    t->bytes_received += br->br_f_received_bytes;
+    a->lat_n += br->br_f_lat_n;
+    a->lat_sum += br->br_f_lat_sum;
+    if (br->br_f_lat_max > a->lat_max)
+        a->lat_max = br->br_f_lat_max;
     for (int i = 0; i < CN_REC_STATUSES; i++) {
         NDIS_STATUS st = atomic_load(&br->br_status[i].st_status);
         unsigned long long n = atomic_load(&br->br_status[i].st_count);
@@ -245,6 +288,13 @@ int condis_driver_stats(struct condis_driver *drv, struct condis_driver_stats *o
         live += r->r_live;
         acc_add(a, r);
     }
+    for (LIST_ENTRY *e = cn_rt.rt_bindrecs.Flink; e != &cn_rt.rt_bindrecs; e = e->Flink) {
+        struct cn_bindrec *br = CONTAINING_RECORD(e, struct cn_bindrec, br_link);
+        if (br->br_image != drv)
+            continue;
+        created += br->br_folded;
+        acc_add_bind(a, br);
+    }
     pthread_mutex_unlock(&cn_rt.rt_lock);
     acc_finish(a);
     memset(out, 0, sizeof(*out));
@@ -318,6 +368,7 @@ size_t condis_binding_reports(struct condis_binding_report *out, size_t max)
         struct condis_binding_report *b = &tmp[br->br_binding];
         fill_ids(br, &b->protocol, &b->miniport, &b->adapter);
         b->binding = br->br_binding;
+        b->vcs = b->vcs_folded = br->br_folded;
         acc_add_bind(&a[br->br_binding], br);
     }
     for (LIST_ENTRY *e = cn_rt.rt_vcrecs.Flink; e != &cn_rt.rt_vcrecs; e = e->Flink) {

@@ -103,6 +103,9 @@ void condis_report_text(FILE *f, const struct condis_run_info *run)
             snprintf(label, sizeof(label), "  vc %u%s", vs[k].vc, vs[k].live ? " (live)" : "");
             text_row(f, label, 1, &vs[k].traffic);
         }
+        if (bs[i].vcs_folded)
+            fprintf(f, "  (%u VCs deleted long ago are counted in the binding's row only)\n",
+                    bs[i].vcs_folded);
         text_failures(f, "    failed with ", &bs[i].traffic);
     }
     if (shown > max_vcs)
@@ -320,7 +323,8 @@ void condis_report_json(FILE *f, const struct condis_run_info *run)
         json_str(f, bs[i].miniport);
         fprintf(f, ", \"adapter\": ");
         json_str(f, bs[i].adapter);
-        fprintf(f, ", \"vcs\": %u, \"traffic\": ", bs[i].vcs);
+        fprintf(f, ", \"vcs\": %u, \"vcs_folded\": %u, \"traffic\": ", bs[i].vcs,
+                bs[i].vcs_folded);
         json_traffic(f, &bs[i].traffic);
         fprintf(f, "}");
     }

@@ -72,16 +72,16 @@ struct cn_nb {
     NET_BUFFER nb;
     uint32_t cookie;
     uint32_t flags;                /* CN_NBF_* */
-    struct cn_nb_pool *pool;       /* NULL when it is the NB built into an NBL */
-    struct cn_nb *free_next;
-    MDL *data_mdl;                 /* MDL condis allocated for pool DataSize */
-
     /* Retreats that needed new memory, most recent first (bit 0): each
      * chained a new MDL in front, and when there was unused space in front
      * of the data, a condis "splice" MDL after it that stands for the rest
      * of the MDL the data started in (the original chain is kept in the
-     * splice's header and comes back when the retreat is advanced away). */
+     * splice's header and comes back when the retreat is advanced away).
+     * rt_n sits with the flags: a 5.x send checks both on every packet. */
     uint8_t rt_n;                  /* such retreats outstanding */
+    struct cn_nb_pool *pool;       /* NULL when it is the NB built into an NBL */
+    struct cn_nb *free_next;
+    MDL *data_mdl;                 /* MDL condis allocated for pool DataSize */
     uint32_t rt_driver;            /* bit i: MDL i came from the driver's handler */
     uint32_t rt_splice;            /* bit i: MDL i is followed by a splice */
 };

@@ -1118,10 +1118,42 @@ static void test_accessors(void **state)
     check_clean(owner);
 }
 
+/* The slab registry finds exactly the descriptors' first bytes, for
+ * strides of every shape (its divisibility test has no division), also
+ * after another slab was removed and when the address is another pool's. */
+static void test_span_strides(void **state)
+{
+    (void)state;
+    static const size_t strides[] = { 1, 7, 24, 96, 224, 464, 1000, 4096, 4104, 65600 };
+    struct cn_pool p, q;
+    for (size_t k = 0; k < sizeof(strides) / sizeof(strides[0]); k++) {
+        size_t elem = strides[k], count = 40;
+        char *slab = malloc(count * elem + 64), *other = malloc(4 * elem);
+        assert_non_null(slab);
+        assert_non_null(other);
+        assert_int_equal(cn_span_add(&q, other, 4, elem), 0);
+        assert_int_equal(cn_span_add(&p, slab, count, elem), 0);
+        cn_span_remove(other, 4, elem);
+        for (size_t off = 0; off < count * elem + 64; off++) {
+            bool want = off < count * elem && off % elem == 0;
+            if (cn_span_holds(&p, slab + off) != want)
+                fail_msg("stride %zu, offset %zu: expected %d", elem, off, want);
+            if (want)
+                assert_false(cn_span_holds(&q, slab + off));
+        }
+        assert_false(cn_span_holds(&q, other));
+        cn_span_remove(slab, count, elem);
+        assert_false(cn_span_holds(&p, slab));
+        free(slab);
+        free(other);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mdl),
+        cmocka_unit_test(test_span_strides),
         cmocka_unit_test(test_nbl_pool_plain),
         cmocka_unit_test(test_nbl_pool_with_nb),
         cmocka_unit_test(test_nbl_pool_data),

@@ -107,7 +107,8 @@ struct cn_nbl *cn_nbl_check(PNET_BUFFER_LIST nbl);
  * made per NBL) is made once per run of one pool. The pool cannot go away
  * during the walk: freeing it while its NBLs are in a call is a bug that
  * the first lookup would not catch either. With the verifier on, every NBL
- * takes the full check (it also proves the NBL lies in the pool's slabs). */
+ * is also looked up in the slab registry: it must be a descriptor of the
+ * pool its handle names (NBL-2). */
 struct cn_nbl_walk {
     NDIS_HANDLE w_handle;              /* the pool handle last found live */
     const void *w_pool;                /* its struct cn_nbl_pool */

@@ -545,6 +545,16 @@ bool cn_nbl_rewrap(PNET_BUFFER_LIST nbl, PMDL MdlChain, ULONG DataLength)
 
 struct cn_nbl *cn_nbl_check_walk_slow(struct cn_nbl_walk *w, PNET_BUFFER_LIST nbl)
 {
+    if (CN_VERIFYING && nbl != NULL && w->w_handle != NULL && nbl->NdisPoolHandle == w->w_handle) {
+        /* The same pool as the NBL before: the slab registry alone proves
+         * this one is a descriptor of it. */
+        struct cn_nbl_pool *np = (struct cn_nbl_pool *)w->w_pool;
+        struct cn_nbl *c = cn_nbl(nbl);
+        if (!cn_span_holds(&np->np_pool, nbl) || c->pool != np ||
+            __atomic_load_n(&c->cookie, __ATOMIC_ACQUIRE) != CN_NBL_COOKIE)
+            return NULL;
+        return c;
+    }
     struct cn_nbl *c = cn_nbl_check(nbl);
     if (c != NULL) {
         w->w_handle = nbl->NdisPoolHandle;

@@ -34,9 +34,25 @@ struct span {
     uintptr_t sp_chunk;       /* address >> SPAN_SHIFT; 0: never used */
     uintptr_t sp_start;       /* first descriptor of the slab; 0: deleted */
     uintptr_t sp_end;         /* one past the last */
-    size_t sp_elem;           /* descriptor stride */
+    /* The descriptor stride as 2^sp_shift * an odd number, for a test of
+     * divisibility without a division (one was half of a lookup): x is a
+     * multiple of the stride when its low sp_shift bits are zero and
+     * (x >> sp_shift) * sp_inv, modulo 2^64, is at most sp_lim. */
+    unsigned sp_shift;
+    uint64_t sp_inv, sp_lim;
     const struct cn_pool *sp_pool;
 };
+
+static void span_stride(struct span *s, size_t elem)
+{
+    unsigned shift = (unsigned)__builtin_ctzll(elem);
+    uint64_t odd = elem >> shift, inv = odd;
+    for (int i = 0; i < 5; i++)
+        inv *= 2 - odd * inv; /* Newton: each step doubles the correct low bits */
+    s->sp_shift = shift;
+    s->sp_inv = inv;
+    s->sp_lim = UINT64_MAX / odd;
+}
 
 static pthread_rwlock_t span_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct span *span_tab;   /* (span_lock) */
@@ -100,7 +116,8 @@ int cn_span_add(const struct cn_pool *p, const void *first, size_t count, size_t
     int rc = span_reserve(c1 - c0 + 1);
     if (rc == 0) {
         for (uintptr_t c = c0; c <= c1; c++) {
-            struct span s = { c, start, end, elem, p };
+            struct span s = { .sp_chunk = c, .sp_start = start, .sp_end = end, .sp_pool = p };
+            span_stride(&s, elem);
             size_t i = span_hash(c, span_cap);
             /* A deleted slot is reused; a never-used one ends the probes
              * of lookups, so it is counted when taken. */
@@ -133,7 +150,9 @@ void cn_span_remove(const void *first, size_t count, size_t elem)
 
 static inline bool span_match(const struct span *s, const struct cn_pool *p, uintptr_t a)
 {
-    return s->sp_pool == p && (a - s->sp_start) % s->sp_elem == 0;
+    uint64_t x = a - s->sp_start;
+    return s->sp_pool == p && (x & ((UINT64_C(1) << s->sp_shift) - 1)) == 0 &&
+           (x >> s->sp_shift) * s->sp_inv <= s->sp_lim;
 }
 
 bool cn_span_holds(const struct cn_pool *p, const void *addr)

@@ -63,7 +63,8 @@ static const char *nbl_vc_text(PNET_BUFFER_LIST nbl, struct cn_vc *vc, char *buf
  * checks, the snapshot OWN-1 and OWN-7 compare against at completion, and
  * the in-flight status (OWN-2, NBL-3). False: condis refuses it (NBL-4). */
 static __attribute__((noinline, cold)) bool verify_submit(struct cn_vc *vc, PNET_BUFFER_LIST nbl,
-                                                           struct cn_nbl *c, uint64_t stamp)
+                                                           struct cn_nbl *c, uint64_t stamp,
+                                                           uint64_t who)
 {
     struct cn_vshadow *s = cn_vshadow_get(&c->vshadow);
     char obj[320];
@@ -86,7 +87,7 @@ static __attribute__((noinline, cold)) bool verify_submit(struct cn_vc *vc, PNET
         s->vs_sum_desc = sum.desc;
         s->vs_sum_data = sum.data;
         s->vs_submitter = vc->vc_client_name;
-        cn_vhist_add_at(s, CN_EV_SEND, vc->vc_client_name, stamp);
+        cn_vhist_add_at(s, CN_EV_SEND, vc->vc_client_name, stamp, who);
     }
     NET_BUFFER_LIST_STATUS(nbl) = CN_VERIFY_POISON;
     return true;
@@ -97,11 +98,11 @@ static __attribute__((noinline, cold)) bool verify_submit(struct cn_vc *vc, PNET
  * of the miniport's own fields for OWN-4. */
 static __attribute__((noinline, cold)) void verify_complete(struct cn_vc *vc, PNET_BUFFER_LIST nbl,
                                                              struct cn_nbl *c, bool refused,
-                                                             uint64_t stamp)
+                                                             uint64_t stamp, uint64_t who)
 {
     struct cn_vshadow *s = cn_vshadow_get(&c->vshadow);
     const char *mp = refused ? "condis" : cn_current_driver();
-    cn_vhist_add_at(s, refused ? CN_EV_REFUSE : CN_EV_COMPLETE, mp, stamp);
+    cn_vhist_add_at(s, refused ? CN_EV_REFUSE : CN_EV_COMPLETE, mp, stamp, who);
     if (refused || s == NULL)
         return;
     char obj[320];
@@ -130,7 +131,7 @@ static __attribute__((noinline, cold)) void verify_complete(struct cn_vc *vc, PN
                      "the NBL's %s changed while it was in flight (between "
                      "NdisCoSendNetBufferLists and its completion)",
                      sum.desc != s->vs_sum_desc ? "NET_BUFFER fields or MDL chain" : "data");
-    s->vs_sum_mp = cn_vsum_nbl_mp(nbl);
+    cn_vmp_keep(s, nbl->MiniportReserved);
     s->vs_completer = mp;
     s->vs_mp_valid = true;
 }
@@ -156,10 +157,10 @@ static inline void submit(struct cn_vc *vc, struct cn_nbl *c)
 {
     ULONG flags = irql_flag(c->send_flags, NDIS_SEND_FLAGS_DISPATCH_LEVEL);
     if (CN_VERIFYING) {
-        uint64_t stamp = cn_stamp();
+        uint64_t stamp = cn_stamp(), who = cn_vhist_who();
         for (PNET_BUFFER_LIST nbl = &c->nbl; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
             cn_vhist_add_at(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_ACCEPT, vc->vc_mp_name,
-                            stamp);
+                            stamp, who);
     }
     CN_CALL(vc->vc_mp_name, vc->vc_mp_send(vc->vc_mp_context, &c->nbl, flags));
 }
@@ -204,7 +205,7 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
      * cannot take are set aside and completed with a failure. */
     PNET_BUFFER_LIST head = NULL, *tailp = &head, bad = NULL, *badp = &bad;
     unsigned long n = 0, bytes = 0;
-    uint64_t now = cn_ticks();
+    uint64_t now = cn_ticks(), who = CN_VERIFYING ? cn_vhist_who() : 0;
     struct cn_nbl_walk walk = { 0 };
     for (PNET_BUFFER_LIST nbl = NetBufferLists, next; nbl; nbl = next) {
         next = NET_BUFFER_LIST_NEXT_NBL(nbl);
@@ -239,7 +240,7 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
                          "SourceHandle is %p, not the NdisVcHandle %p it is sent on",
                          nbl->SourceHandle, NdisVcHandle);
         }
-        if (CN_VERIFYING && !verify_submit(vc, nbl, c, now)) {
+        if (CN_VERIFYING && !verify_submit(vc, nbl, c, now, who)) {
             NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
             *badp = nbl;
             badp = &NET_BUFFER_LIST_NEXT_NBL(nbl);
@@ -363,10 +364,10 @@ static inline void complete_run(struct cn_vc *vc, PNET_BUFFER_LIST head, unsigne
      * handle read here names this VC, not a later one in the same memory. */
     uintptr_t h = (uintptr_t)vc->vc_handle;
     if (CN_VERIFYING) {
-        uint64_t stamp = cn_stamp();
+        uint64_t stamp = cn_stamp(), who = cn_vhist_who();
         for (PNET_BUFFER_LIST nbl = head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
             cn_vhist_add_at(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_RETURN,
-                            vc->vc_client_name, stamp);
+                            vc->vc_client_name, stamp, who);
     }
     /* The protocol owns these from the call on: it may close the call
      * inside its handler, or from a thread the handler wakes. */
@@ -414,7 +415,7 @@ static inline bool claim(struct cn_nbl *c)
 static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HANDLE NdisVcHandle,
                            bool refused)
 {
-    uint64_t now = cn_ticks();
+    uint64_t now = cn_ticks(), who = CN_VERIFYING ? cn_vhist_who() : 0;
     struct cn_nbl_walk walk = { 0 };
     PNET_BUFFER_LIST nbl = NetBufferLists;
     while (nbl) {
@@ -466,7 +467,7 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                              NdisVcHandle, c->vc_handle);
             }
             if (CN_VERIFYING)
-                verify_complete(vc, nbl, c, refused, now);
+                verify_complete(vc, nbl, c, refused, now, who);
             NDIS_STATUS st = NET_BUFFER_LIST_STATUS(nbl);
             if (__builtin_expect(st != NDIS_STATUS_SUCCESS, 0)) {
                 if (st == NDIS_STATUS_PENDING) {

@@ -171,10 +171,9 @@ void cn_verify_after_complete5(PNDIS_PACKET P, struct cn_packet *cp, const char 
 
 /* ---- OWN-4 for a 5.x miniport ------------------------------------------------------ */
 
-static uint64_t sum_mp(PNDIS_PACKET P)
-{
-    return cn_vsum_bytes(1, P->MiniportReserved, sizeof(P->MiniportReserved));
-}
+_Static_assert(sizeof(((NDIS_PACKET *)0)->MiniportReserved) ==
+                   sizeof(((struct cn_vshadow *)0)->vs_mp),
+               "OWN-4 keeps a packet's MiniportReserved whole");
 
 void cn_verify_mp5_completed(PNDIS_PACKET P, struct cn_packet *cp, const char *miniport)
 {
@@ -182,7 +181,7 @@ void cn_verify_mp5_completed(PNDIS_PACKET P, struct cn_packet *cp, const char *m
     if (s == NULL)
         return;
     cn_vhist_add(s, CN_EV_COMPLETE, miniport);
-    s->vs_sum_mp = sum_mp(P);
+    cn_vmp_keep(s, P->MiniportReserved);
     s->vs_completer = miniport;
     s->vs_mp_valid = true;
 }
@@ -193,7 +192,7 @@ void cn_verify_mp5_reused(PNDIS_PACKET P, struct cn_packet *cp)
     if (s == NULL || !s->vs_mp_valid)
         return;
     s->vs_mp_valid = false;
-    if (sum_mp(P) == s->vs_sum_mp)
+    if (cn_vmp_same(s, P->MiniportReserved))
         return;
     char obj[160];
     snprintf(obj, sizeof(obj), "packet %p of condis' send pool for %s", (void *)P,

@@ -223,7 +223,7 @@ void cn_nbl_verify_mp_fields(PNET_BUFFER_LIST nbl, struct cn_vshadow *s, const c
     if (s == NULL || !s->vs_mp_valid)
         return;
     s->vs_mp_valid = false;
-    if (cn_vsum_nbl_mp(nbl) == s->vs_sum_mp)
+    if (cn_vmp_same(s, nbl->MiniportReserved))
         return;
     char obj[160];
     cn_violation(CN_OWN4, s->vs_completer, call, cn_nbl_text(nbl, obj, sizeof(obj)), s,

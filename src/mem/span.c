@@ -155,20 +155,13 @@ static inline bool span_match(const struct span *s, const struct cn_pool *p, uin
            (x >> s->sp_shift) * s->sp_inv <= s->sp_lim;
 }
 
-bool cn_span_holds(const struct cn_pool *p, const void *addr)
+/* The table, under its lock; what it finds goes into this thread's cache. */
+static __attribute__((noinline)) bool span_lookup(const struct cn_pool *p, uintptr_t a,
+                                                  uint64_t gen)
 {
-    uintptr_t a = (uintptr_t)addr, chunk = a >> SPAN_SHIFT;
     struct span_cache *sc = &span_cache;
-    /* Read before the table: a removal after this makes the next call
-     * drop what this one caches. */
-    uint64_t gen = atomic_load_explicit(&span_gen, memory_order_acquire);
-    if (sc->sc_gen == gen) {
-        for (unsigned k = 0; k < SPAN_CACHED; k++) {
-            const struct span *s = &sc->sc_span[k];
-            if (a >= s->sp_start && a < s->sp_end)
-                return span_match(s, p, a);
-        }
-    } else {
+    uintptr_t chunk = a >> SPAN_SHIFT;
+    if (sc->sc_gen != gen) {
         memset(sc, 0, sizeof(*sc));
         sc->sc_gen = gen;
     }
@@ -187,6 +180,23 @@ bool cn_span_holds(const struct cn_pool *p, const void *addr)
     }
     pthread_rwlock_unlock(&span_lock);
     return found;
+}
+
+bool cn_span_holds(const struct cn_pool *p, const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    const struct span_cache *sc = &span_cache;
+    /* Read before the table: a removal after this makes the next call
+     * drop what this one caches. */
+    uint64_t gen = atomic_load_explicit(&span_gen, memory_order_acquire);
+    if (__builtin_expect(sc->sc_gen == gen, 1)) {
+        for (unsigned k = 0; k < SPAN_CACHED; k++) {
+            const struct span *s = &sc->sc_span[k];
+            if (a >= s->sp_start && a < s->sp_end)
+                return span_match(s, p, a);
+        }
+    }
+    return span_lookup(p, a, gen);
 }
 
 void cn_span_fini(void)

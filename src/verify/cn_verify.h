@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <ndis.h>
 
@@ -120,8 +121,11 @@ struct cn_vshadow {
     uint64_t vs_sum_desc;               /* descriptors, MDLs/buffers, OOB */
     uint64_t vs_sum_data;               /* the bytes they describe */
     const char *vs_submitter;
-    /* Taken at completion (OWN-4): the miniport's fields as it left them. */
-    uint64_t vs_sum_mp;
+    /* Taken at completion (OWN-4): the miniport's fields as it left them,
+     * the NBL's or packet's MiniportReserved (16 bytes in both; the NET_BUFFERs'
+     * are not compared: once the NBL is back, its protocol may change its
+     * NET_BUFFER list). A copy, not a sum: it is as small as one. */
+    unsigned char vs_mp[16];
     const char *vs_completer;
     bool vs_mp_valid;
     void *vs_site;                      /* where it was allocated */
@@ -139,7 +143,11 @@ static inline struct cn_vshadow *cn_vshadow_peek(void *_Atomic *slot)
 void cn_vhist_add(struct cn_vshadow *s, enum cn_vev ev, const char *driver);
 /* The same with a cn_stamp() the caller took: the send path takes one per
  * chain, not one per NBL (a stamp per event was most of a history entry). */
-void cn_vhist_add_at(struct cn_vshadow *s, enum cn_vev ev, const char *driver, uint64_t stamp);
+void cn_vhist_add_at(struct cn_vshadow *s, enum cn_vev ev, const char *driver, uint64_t stamp,
+                     uint64_t who);
+/* The thread and IRQL of an event, for cn_vhist_add_at: the send path
+ * takes them once per chain too. */
+uint64_t cn_vhist_who(void);
 /* Copy the history out, oldest first; returns how many events. */
 unsigned cn_vhist_copy(struct cn_vshadow *s, struct cn_vevent out[CN_VHIST]);
 const char *cn_vev_name(unsigned kind);
@@ -156,9 +164,15 @@ struct cn_vsum {
     uint64_t data;  /* the bytes the NET_BUFFERs describe */
 };
 void cn_vsum_nbl(PNET_BUFFER_LIST nbl, struct cn_vsum *out);
-/* The field of an NBL that belongs to the miniport while it owns the NBL
- * (MiniportReserved). */
-uint64_t cn_vsum_nbl_mp(PNET_BUFFER_LIST nbl);
+/* OWN-4's snapshot of a MiniportReserved area: keep it, compare with it. */
+static inline void cn_vmp_keep(struct cn_vshadow *s, const void *mp)
+{
+    memcpy(s->vs_mp, mp, sizeof(s->vs_mp));
+}
+static inline bool cn_vmp_same(const struct cn_vshadow *s, const void *mp)
+{
+    return memcmp(s->vs_mp, mp, sizeof(s->vs_mp)) == 0;
+}
 /* Any byte range, and a chain of MDLs (fields, then the bytes). */
 uint64_t cn_vsum_bytes(uint64_t h, const void *p, size_t n);
 uint64_t cn_vsum_mdls(PMDL mdl, uint64_t *data);

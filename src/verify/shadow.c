@@ -92,7 +92,7 @@ uint32_t cn_verify_thread(void)
 void cn_vhist_add(struct cn_vshadow *s, enum cn_vev ev, const char *driver)
 {
     if (s != NULL)
-        cn_vhist_add_at(s, ev, driver, cn_stamp());
+        cn_vhist_add_at(s, ev, driver, cn_stamp(), cn_vhist_who());
 }
 
 /* The history's writer is whoever owns the descriptor, one at a time, and
@@ -103,7 +103,13 @@ void cn_vhist_add(struct cn_vshadow *s, enum cn_vev ev, const char *driver)
  * after reading them. A driver that completes one NBL from two threads at
  * once may lose one of the two events, never anything else (a lock here
  * was four locked instructions per verified NBL). */
-void cn_vhist_add_at(struct cn_vshadow *s, enum cn_vev ev, const char *driver, uint64_t stamp)
+uint64_t cn_vhist_who(void)
+{
+    return (uint64_t)cn_verify_thread() << 16 | (uint8_t)cn_irql();
+}
+
+void cn_vhist_add_at(struct cn_vshadow *s, enum cn_vev ev, const char *driver, uint64_t stamp,
+                     uint64_t who)
 {
     if (s == NULL)
         return;
@@ -115,10 +121,7 @@ void cn_vhist_add_at(struct cn_vshadow *s, enum cn_vev ev, const char *driver, u
     atomic_store_explicit(&e->ves_seq, seq - 1, memory_order_relaxed);
     atomic_store_explicit(&e->ves_t, stamp, memory_order_release);
     atomic_store_explicit(&e->ves_driver, driver, memory_order_release);
-    atomic_store_explicit(&e->ves_meta,
-                          (uint64_t)cn_verify_thread() << 16 | (uint64_t)(uint8_t)ev << 8 |
-                              (uint8_t)cn_irql(),
-                          memory_order_release);
+    atomic_store_explicit(&e->ves_meta, who | (uint64_t)(uint8_t)ev << 8, memory_order_release);
     atomic_store_explicit(&e->ves_seq, seq, memory_order_release);
     atomic_store_explicit(&s->vs_n, n + 1, memory_order_release);
 }
@@ -200,9 +203,13 @@ static inline void fsum_bytes(struct fsum *f, const void *p, size_t n)
         b += 8;
         left -= 8;
     }
-    uint64_t tail = 0;
-    memcpy(&tail, b, left);
-    fsum_word(f, tail ^ (uint64_t)left << 56);
+    if (left != 0) {
+        /* Byte by byte: memcpy of a length not known here is a call. */
+        uint64_t tail = (uint64_t)left << 56;
+        for (size_t i = 0; i < left; i++)
+            tail ^= (uint64_t)b[i] << (8 * i);
+        fsum_word(f, tail);
+    }
 }
 
 static inline uint64_t fsum_end(const struct fsum *f)
@@ -265,13 +272,9 @@ void cn_vsum_nbl(PNET_BUFFER_LIST nbl, struct cn_vsum *out)
     out->data = fsum_end(&data);
 }
 
-uint64_t cn_vsum_nbl_mp(PNET_BUFFER_LIST nbl)
-{
-    /* The NBL's own MiniportReserved only: once the NBL is back, its
-     * protocol may change the NET_BUFFER list, so the NET_BUFFERs' fields
-     * cannot be compared across that. */
-    return cn_vsum_bytes(1, nbl->MiniportReserved, sizeof(nbl->MiniportReserved));
-}
+_Static_assert(sizeof(((NET_BUFFER_LIST *)0)->MiniportReserved) ==
+                   sizeof(((struct cn_vshadow *)0)->vs_mp),
+               "OWN-4 keeps an NBL's MiniportReserved whole");
 
 const char *cn_verify_nb_layout(PNET_BUFFER nb)
 {

@@ -182,14 +182,13 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
  * word was a quarter of a verified send of 64-byte NBLs, and two at the
  * end of each sum a tenth. */
 struct fsum {
-    uint64_t s1, s2, n;
+    uint64_t s1, s2; /* s1 starts at 1: a word added or dropped also shows in s2 */
 };
 
 static inline void fsum_word(struct fsum *f, uint64_t v)
 {
     f->s1 += v;
     f->s2 += f->s1;
-    f->n++;
 }
 
 static inline void fsum_bytes(struct fsum *f, const void *p, size_t n)
@@ -215,12 +214,12 @@ static inline void fsum_bytes(struct fsum *f, const void *p, size_t n)
 static inline uint64_t fsum_end(const struct fsum *f)
 {
     uint64_t m = f->s2 * UINT64_C(0x9e3779b97f4a7c15);
-    return f->s1 ^ (m << 31 | m >> 33) ^ f->n << 48;
+    return f->s1 ^ (m << 31 | m >> 33);
 }
 
 uint64_t cn_vsum_bytes(uint64_t h, const void *p, size_t n)
 {
-    struct fsum f = { h, 0, 0 };
+    struct fsum f = { h | 1, 0 };
     fsum_bytes(&f, p, n);
     return fsum_end(&f);
 }
@@ -245,7 +244,7 @@ uint64_t cn_vsum_mdls(PMDL mdl, uint64_t *data)
 
 void cn_vsum_nbl(PNET_BUFFER_LIST nbl, struct cn_vsum *out)
 {
-    struct fsum list = { 1, 0, 0 }, desc = { 1, 0, 0 }, data = { 1, 0, 0 };
+    struct fsum list = { 1, 0 }, desc = { 1, 0 }, data = { 1, 0 };
     unsigned i = 0;
     for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb && i < MAX_CHAIN;
          nb = NET_BUFFER_NEXT_NB(nb), i++) {

@@ -157,7 +157,17 @@ unsigned long cn_warn_count(void);
 void cn_log_violation(const char *msg);
 /* The name of the driver whose code this thread is running (for DbgPrint). */
 const char *cn_current_driver(void);
-const char *cn_set_current_driver(const char *name); /* returns previous */
+/* Initial-exec: libcondis is linked, not loaded late, and a general-dynamic
+ * access is a call; CN_CALL sets the driver twice per call into one, and
+ * a 5.x send makes such a call per packet. */
+#define CN_TLS_IE __attribute__((tls_model("initial-exec")))
+extern _Thread_local const char *cn_tls_driver CN_TLS_IE;
+static inline const char *cn_set_current_driver(const char *name) /* returns previous */
+{
+    const char *old = cn_tls_driver;
+    cn_tls_driver = name;
+    return old;
+}
 
 /* Monotonic time in nanoseconds. */
 uint64_t cn_now_ns(void);

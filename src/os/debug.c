@@ -23,7 +23,7 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*log_sink)(const char *line, void *arg);
 static void *log_sink_arg;
 static _Atomic unsigned long warn_count;
-static _Thread_local const char *tls_driver;
+_Thread_local const char *cn_tls_driver CN_TLS_IE;
 
 void cn_log_set_sink(void (*sink)(const char *line, void *arg), void *arg)
 {
@@ -78,8 +78,8 @@ void cn_warn(const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     atomic_fetch_add(&warn_count, 1);
-    if (tls_driver != NULL)
-        snprintf(prefix, sizeof(prefix), "condis: warning: [%s] ", tls_driver);
+    if (cn_tls_driver != NULL)
+        snprintf(prefix, sizeof(prefix), "condis: warning: [%s] ", cn_tls_driver);
     else
         snprintf(prefix, sizeof(prefix), "condis: warning: ");
     emit(prefix, msg);
@@ -97,20 +97,14 @@ unsigned long cn_warn_count(void)
 
 const char *cn_current_driver(void)
 {
-    return tls_driver != NULL ? tls_driver : "condis";
+    return cn_tls_driver != NULL ? cn_tls_driver : "condis";
 }
 
 const char *cn_os_driver_raw(void)
 {
-    return tls_driver;
+    return cn_tls_driver;
 }
 
-const char *cn_set_current_driver(const char *name)
-{
-    const char *old = tls_driver;
-    tls_driver = name;
-    return old;
-}
 
 /* ---- DbgPrint's formatter ------------------------------------------------- */
 

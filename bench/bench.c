@@ -49,7 +49,7 @@ struct client_ops {
     PDRIVER_INITIALIZE entry;
     void (*configure)(const struct cn_bench_client_cfg *cfg);
     int (*wait_ready)(unsigned ms);
-    int (*run)(uint64_t count, uint64_t *elapsed_ns, uint64_t *received);
+    int (*run)(uint64_t count, uint64_t *elapsed_ns, uint64_t *received, uint64_t *allocs);
     int (*teardown)(unsigned ms);
     uint64_t (*errors)(void);
 };
@@ -283,15 +283,17 @@ static int run_scenario(const struct scenario *s, uint64_t count, struct measure
     m->heap_up = heap_in_use();
     m->drivers_up = driver_memory();
     /* Warm the client's set, the pools' caches and the branch predictors. */
-    uint64_t ns = 0, received = 0, a0 = 0, a1 = 0;
+    uint64_t ns = 0, received = 0, allocs = 0, a0 = 0;
     uint64_t warm = count / 10 > 1000 ? count / 10 : 1000;
-    if (s->client->run(warm, &ns, &received) != 0) {
+    if (s->client->run(warm, &ns, &received, &allocs) != 0) {
         snprintf(why, whylen, "the warm-up send failed");
         goto out;
     }
+    /* Counted by the client from its first send to its last chain back:
+     * not what the host's call to start the run may allocate (a worker
+     * thread the work queue adds when the last run's is not idle yet). */
     m->allocs_known = cn_bench_alloc_count(&a0);
-    w = s->client->run(count, &ns, &received);
-    cn_bench_alloc_count(&a1);
+    w = s->client->run(count, &ns, &received, &allocs);
     if (w != 0) {
         snprintf(why, whylen, "the send phase failed (%s)", strerror(-w));
         goto out;
@@ -307,7 +309,7 @@ static int run_scenario(const struct scenario *s, uint64_t count, struct measure
         goto out;
     }
     m->ns_per_nbl = (double)ns / (double)count;
-    m->allocs = a1 - a0;
+    m->allocs = allocs;
     rc = 0;
 out:
     if (up && s->client->teardown(60000) != 0 && rc == 0) {

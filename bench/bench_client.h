@@ -74,10 +74,13 @@ int benchcl_wait_ready(unsigned ms);
  * first NdisCoSendNetBufferLists to the moment the last chain was seen back
  * (KeQueryPerformanceCounter, which condis implements with
  * CLOCK_MONOTONIC at ns resolution). *received: NBLs indicated to the client
- * during the run. 0; -EIO when something came back wrong during the run
- * (see benchcl_errors; the numbers are still filled in); -EINVAL for count
- * 0; -ENOTCONN when not ready; -EBUSY when a run or teardown is under way. */
-int benchcl_run(uint64_t count, uint64_t *elapsed_ns, uint64_t *received);
+ * during the run. *allocs: heap allocations the whole process made in that
+ * same time (cn_bench_alloc_count). Before its first run the client sends
+ * every NBL of its set once, untimed. 0; -EIO when something came back
+ * wrong during the run (see benchcl_errors; the numbers are still filled
+ * in); -EINVAL for count 0; -ENOTCONN when not ready; -EBUSY when a run or
+ * teardown is under way. */
+int benchcl_run(uint64_t count, uint64_t *elapsed_ns, uint64_t *received, uint64_t *allocs);
 
 /* Closes every call, deletes every VC and closes the address family, waiting
  * up to ms (0: forever). 0; -ETIMEDOUT; -EIO when a close or delete failed;
@@ -97,7 +100,7 @@ size_t benchcl_bytes_per_vc(void);
 DRIVER_INITIALIZE Benchcl5DriverEntry;   /* registers "benchcl5" */
 void benchcl5_configure(const struct cn_bench_client_cfg *cfg);
 int benchcl5_wait_ready(unsigned ms);
-int benchcl5_run(uint64_t count, uint64_t *elapsed_ns, uint64_t *received);
+int benchcl5_run(uint64_t count, uint64_t *elapsed_ns, uint64_t *received, uint64_t *allocs);
 int benchcl5_teardown(unsigned ms);
 uint64_t benchcl5_errors(void);
 size_t benchcl5_bytes_per_vc(void);

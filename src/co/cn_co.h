@@ -272,6 +272,12 @@ struct cn_vc {
 #define CN_LAT_BUCKETS 96
 #define CN_REC_STATUSES 6
 
+/* What VCs carried, summed (not atomic: under rt_lock or a reader's own). */
+struct cn_vcsum {
+    unsigned long long sent, sent_bytes, completed, failed, refused, received, received_bytes;
+    unsigned long long lat_n, lat_sum, lat_max; /* ticks */
+};
+
 struct cn_bindrec {
     LIST_ENTRY br_link;              /* cn_rt.rt_bindrecs */
     const char *br_protocol, *br_miniport;
@@ -289,8 +295,7 @@ struct cn_bindrec {
     /* VCs deleted long ago, whose records were folded into this one (under
      * rt_lock): how many, and what they carried. */
     unsigned br_folded;
-    unsigned long long br_f_sent, br_f_sent_bytes, br_f_completed, br_f_failed, br_f_refused,
-        br_f_received, br_f_received_bytes, br_f_lat_n, br_f_lat_sum, br_f_lat_max;
+    struct cn_vcsum br_fsum;
 };
 
 struct cn_vcrec {

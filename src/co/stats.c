@@ -89,6 +89,38 @@ void cn_stats_vc_discard(struct cn_vcrec *r)
     free(r);
 }
 
+/* Add what one VC carried, or a sum of such, to a sum. */
+static void sum_rec(struct cn_vcsum *s, struct cn_vcrec *r)
+{
+    s->sent += atomic_load_explicit(&r->r_sent, memory_order_relaxed);
+    s->sent_bytes += atomic_load_explicit(&r->r_sent_bytes, memory_order_relaxed);
+    s->completed += atomic_load_explicit(&r->r_completed, memory_order_relaxed);
+    s->failed += atomic_load_explicit(&r->r_failed, memory_order_relaxed);
+    s->refused += atomic_load_explicit(&r->r_refused, memory_order_relaxed);
+    s->received += atomic_load_explicit(&r->r_received, memory_order_relaxed);
+    s->received_bytes += atomic_load_explicit(&r->r_received_bytes, memory_order_relaxed);
+    s->lat_n += atomic_load_explicit(&r->r_lat_n, memory_order_relaxed);
+    s->lat_sum += atomic_load_explicit(&r->r_lat_sum, memory_order_relaxed);
+    unsigned long long max = atomic_load_explicit(&r->r_lat_max, memory_order_relaxed);
+    if (max > s->lat_max)
+        s->lat_max = max;
+}
+
+static void sum_merge(struct cn_vcsum *s, const struct cn_vcsum *o)
+{
+    s->sent += o->sent;
+    s->sent_bytes += o->sent_bytes;
+    s->completed += o->completed;
+    s->failed += o->failed;
+    s->refused += o->refused;
+    s->received += o->received;
+    s->received_bytes += o->received_bytes;
+    s->lat_n += o->lat_n;
+    s->lat_sum += o->lat_sum;
+    if (o->lat_max > s->lat_max)
+        s->lat_max = o->lat_max;
+}
+
 /* Count the record of a VC deleted long ago into its binding's record
  * and free it. rt_lock held. The VC's memory was reused long since: no
  * send path can still hold this record. */
@@ -98,18 +130,7 @@ static void fold(struct cn_vcrec *r)
     RemoveEntryList(&r->r_link);
     RemoveEntryList(&r->r_dead_link);
     br->br_folded++;
-    br->br_f_sent += atomic_load(&r->r_sent);
-    br->br_f_sent_bytes += atomic_load(&r->r_sent_bytes);
-    br->br_f_completed += atomic_load(&r->r_completed);
-    br->br_f_failed += atomic_load(&r->r_failed);
-    br->br_f_refused += atomic_load(&r->r_refused);
-    br->br_f_received += atomic_load(&r->r_received);
-    br->br_f_received_bytes += atomic_load(&r->r_received_bytes);
-    br->br_f_lat_n += atomic_load(&r->r_lat_n);
-    br->br_f_lat_sum += atomic_load(&r->r_lat_sum);
-    unsigned long long max = atomic_load(&r->r_lat_max);
-    if (max > br->br_f_lat_max)
-        br->br_f_lat_max = max;
+    sum_rec(&br->br_fsum, r);
     free(r);
 }
 
@@ -167,27 +188,15 @@ void cn_stats_count_status(struct cn_vcrec *vr, NDIS_STATUS st, unsigned long n)
 /* ---- sums ------------------------------------------------------------------ */
 
 struct acc {
-    struct condis_traffic t;
-    unsigned long long lat_n, lat_sum, lat_max; /* ticks */
-    bool hist;                                  /* a binding's or the run's: lat is filled */
+    struct condis_traffic t;  /* failures by status; the rest comes from s */
+    struct cn_vcsum s;
+    bool hist;                /* a binding's or the run's: lat is filled */
     unsigned long long lat[CN_LAT_BUCKETS];
 };
 
 static void acc_add(struct acc *a, struct cn_vcrec *r)
 {
-    struct condis_traffic *t = &a->t;
-    t->sent += atomic_load(&r->r_sent);
-    t->bytes_sent += atomic_load(&r->r_sent_bytes);
-    t->completed += atomic_load(&r->r_completed);
-    t->failed += atomic_load(&r->r_failed);
-    t->refused += atomic_load(&r->r_refused);
-    t->received += atomic_load(&r->r_received);
-    t->bytes_received += atomic_load(&r->r_received_bytes);
-    a->lat_n += atomic_load_explicit(&r->r_lat_n, memory_order_relaxed);
-    a->lat_sum += atomic_load_explicit(&r->r_lat_sum, memory_order_relaxed);
-    unsigned long long max = atomic_load_explicit(&r->r_lat_max, memory_order_relaxed);
-    if (max > a->lat_max)
-        a->lat_max = max;
+    sum_rec(&a->s, r);
 }
 
 /* A binding's failures by status, its latency histogram, and the VCs
@@ -195,17 +204,7 @@ static void acc_add(struct acc *a, struct cn_vcrec *r)
 static void acc_add_bind(struct acc *a, struct cn_bindrec *br)
 {
     struct condis_traffic *t = &a->t;
-    t->sent += br->br_f_sent;
-    t->bytes_sent += br->br_f_sent_bytes;
-    t->completed += br->br_f_completed;
-    t->failed += br->br_f_failed;
-    t->refused += br->br_f_refused;
-    t->received += br->br_f_received;
-    t->bytes_received += br->br_f_received_bytes;
-    a->lat_n += br->br_f_lat_n;
-    a->lat_sum += br->br_f_lat_sum;
-    if (br->br_f_lat_max > a->lat_max)
-        a->lat_max = br->br_f_lat_max;
+    sum_merge(&a->s, &br->br_fsum);
     for (int i = 0; i < CN_REC_STATUSES; i++) {
         NDIS_STATUS st = atomic_load(&br->br_status[i].st_status);
         unsigned long long n = atomic_load(&br->br_status[i].st_count);
@@ -245,13 +244,21 @@ static double bucket_us(unsigned b)
 static void acc_finish(struct acc *a)
 {
     struct condis_traffic *t = &a->t;
+    const struct cn_vcsum *s = &a->s;
+    t->sent = s->sent;
+    t->bytes_sent = s->sent_bytes;
+    t->completed = s->completed;
+    t->failed = s->failed;
+    t->refused = s->refused;
+    t->received = s->received;
+    t->bytes_received = s->received_bytes;
     t->outstanding = t->sent - t->completed;
     t->latency_percentiles = a->hist;
-    t->latency_samples = a->lat_n;
-    if (a->lat_n == 0)
+    t->latency_samples = s->lat_n;
+    if (s->lat_n == 0)
         return;
-    t->latency_mean_us = (double)a->lat_sum / (double)a->lat_n * ns_per_tick / 1000.0;
-    t->latency_max_us = (double)a->lat_max * ns_per_tick / 1000.0;
+    t->latency_mean_us = (double)s->lat_sum / (double)s->lat_n * ns_per_tick / 1000.0;
+    t->latency_max_us = (double)s->lat_max * ns_per_tick / 1000.0;
     unsigned long long n = 0;
     for (int i = 0; i < CN_LAT_BUCKETS; i++)
         n += a->lat[i];

@@ -422,9 +422,12 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
         struct cn_vc *vc = NULL;
         PNET_BUFFER_LIST head = NULL, tail = NULL;
         unsigned long n = 0, failed = 0;
+        /* Latency: NBLs sent by one call share their submit time, so it is
+         * worked out once per such group (cur_*), and the histogram gets
+         * one add per run of one bucket. */
         unsigned lat_bucket = 0;
         uint32_t lat_count = 0;
-        uint64_t lat_sum = 0, lat_max = 0;
+        uint64_t lat_sum = 0, lat_max = 0, cur_t = UINT64_MAX, cur_lat = 0;
         while (nbl) {
             PNET_BUFFER_LIST next = NET_BUFFER_LIST_NEXT_NBL(nbl);
             struct cn_nbl *c = cn_nbl_check_walk(&walk, nbl);
@@ -481,17 +484,20 @@ static void complete_chain(PNET_BUFFER_LIST NetBufferLists, ULONG flags, NDIS_HA
                 cn_stats_count_status(vc->vc_rec, st, 1);
                 failed++;
             }
-            /* now was read before this NBL was claimed: with counters not
-             * quite in step across CPUs it may be a little behind. */
-            uint64_t lat = now > c->t_submit ? now - c->t_submit : 0;
-            lat_sum += lat;
-            lat_max = lat > lat_max ? lat : lat_max;
-            unsigned b = cn_lat_bucket(lat);
-            if (b != lat_bucket) {
-                lat_flush(vc, lat_bucket, lat_count);
-                lat_bucket = b;
-                lat_count = 0;
+            if (c->t_submit != cur_t) {
+                /* now was read before this NBL was claimed: with counters
+                 * not quite in step across CPUs it may be a little behind. */
+                cur_t = c->t_submit;
+                cur_lat = now > cur_t ? now - cur_t : 0;
+                lat_max = cur_lat > lat_max ? cur_lat : lat_max;
+                unsigned b = cn_lat_bucket(cur_lat);
+                if (b != lat_bucket) {
+                    lat_flush(vc, lat_bucket, lat_count);
+                    lat_bucket = b;
+                    lat_count = 0;
+                }
             }
+            lat_sum += cur_lat;
             lat_count++;
             if (tail)
                 NET_BUFFER_LIST_NEXT_NBL(tail) = nbl;

@@ -502,47 +502,6 @@ struct cn_nbl *cn_nbl_check(PNET_BUFFER_LIST nbl)
     return c;
 }
 
-bool cn_nbl_rewrap(PNET_BUFFER_LIST nbl, PMDL MdlChain, ULONG DataLength)
-{
-    struct cn_nbl *c = cn_nbl(nbl);
-    struct cn_nbl_pool *np = c->pool;
-    if (!np->np_has_nb || np->np_data_size != 0 || nbl->Context != NULL ||
-        nbl->ParentNetBufferList != NULL || nbl->ChildRefCount != 0 ||
-        atomic_load_explicit(&c->state, memory_order_relaxed) != CN_NBL_IDLE)
-        return false;
-    struct cn_nb *b = builtin_nb(np, c);
-    if (nbl->FirstNetBuffer != &b->nb || b->nb.Next != NULL || b->rt_n != 0 ||
-        b->flags != CN_NBF_BUILTIN)
-        return false;
-    nbl->Next = NULL;
-    nbl->Scratch = NULL;
-    nbl->NblFlags = 0;
-    nbl->Flags = 0;
-    nbl->Status = NDIS_STATUS_SUCCESS;
-    /* The per-NBL information is the sender's, and condis, the wrapper's
-     * sender, sets none. What a miniport writes on completion lives in the
-     * first three entries (TcpOffloadBytesTransferred, the IPsec offload
-     * result, LSO's TcpPayload), which share a cache line with Status:
-     * those are cleared every time. The rest is only looked at with the
-     * verifier on: reading all 27 entries, four cache lines nobody else
-     * touches, cost 3 ns a packet (10% of a 5.x send). */
-    nbl->NetBufferListInfo[TcpOffloadBytesTransferred] = NULL;
-    nbl->NetBufferListInfo[IPsecOffloadV1NetBufferListInfo] = NULL;
-    nbl->NetBufferListInfo[TcpLargeSendNetBufferListInfo] = NULL;
-    if (CN_VERIFYING) {
-        uintptr_t any = 0;
-        for (unsigned i = 0; i < MaxNetBufferListInfo; i++)
-            any |= (uintptr_t)nbl->NetBufferListInfo[i];
-        if (any != 0)
-            memset(nbl->NetBufferListInfo, 0, sizeof(nbl->NetBufferListInfo));
-    }
-    b->nb.MdlChain = b->nb.CurrentMdl = MdlChain;
-    b->nb.CurrentMdlOffset = 0;
-    b->nb.DataOffset = 0;
-    b->nb.DataLength = DataLength;
-    return true;
-}
-
 struct cn_nbl *cn_nbl_check_walk_slow(struct cn_nbl_walk *w, PNET_BUFFER_LIST nbl)
 {
     if (CN_VERIFYING && nbl != NULL && w->w_handle != NULL && nbl->NdisPoolHandle == w->w_handle) {

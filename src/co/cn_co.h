@@ -410,6 +410,20 @@ void cn_call_finish_close(struct cn_vc *vc, NDIS_STATUS status);
 /* Complete NBLs that condis itself refuses, to the protocol of vc, with
  * status set on each; at the caller's IRQL. */
 void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status);
+/* The send path after its checks, for NBLs condis made and checked itself
+ * (compat5's wrappers, verifier off): each NBL of the chain taken with
+ * cn_send_take, n of them carrying bytes; the rest is NdisCoSendNetBufferLists'
+ * (the VC's state, its queue, the miniport's call). */
+static inline void cn_send_take(struct cn_nbl *c, struct cn_vc *vc, NDIS_HANDLE NdisVcHandle,
+                                uint64_t now)
+{
+    atomic_store_explicit(&c->state, CN_NBL_SENDING, memory_order_relaxed);
+    c->vc = vc;
+    c->vc_handle = NdisVcHandle;
+    c->t_submit = now;
+}
+void cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST head,
+                   unsigned long n, unsigned long bytes, ULONG SendFlags);
 
 /* Wait for an NDIS event from a host (non-driver) thread, bounded. */
 bool cn_host_wait(PNDIS_EVENT ev, unsigned ms);

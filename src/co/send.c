@@ -246,10 +246,7 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
             badp = &NET_BUFFER_LIST_NEXT_NBL(nbl);
             continue;
         }
-        atomic_store_explicit(&c->state, CN_NBL_SENDING, memory_order_relaxed);
-        c->vc = vc;
-        c->vc_handle = NdisVcHandle;
-        c->t_submit = now;
+        cn_send_take(c, vc, NdisVcHandle, now);
         for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb; nb = NET_BUFFER_NEXT_NB(nb))
             bytes += NET_BUFFER_DATA_LENGTH(nb);
         *tailp = nbl;
@@ -259,9 +256,13 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
     *tailp = NULL;
     if (bad)
         cn_send_refuse(vc, bad, NDIS_STATUS_INVALID_PARAMETER);
-    if (head == NULL)
-        return;
+    if (head != NULL)
+        cn_send_taken(vc, NdisVcHandle, head, n, bytes, SendFlags);
+}
 
+void cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST head,
+                   unsigned long n, unsigned long bytes, ULONG SendFlags)
+{
     struct cn_nbl *c = cn_nbl(head);
     c->send_flags = SendFlags;
     c->chain_next = NULL;

@@ -162,6 +162,14 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
     NDIS_HANDLE vc_ctx = vc->vc_client_context;
     PNET_BUFFER_LIST head = NULL, *tail = &head;
     struct cn_packet_walk walk = { 0 };
+    /* With the verifier off, the wrappers go straight to the VC's queue:
+     * condis made them and has just checked them itself (cn_nbl_rewrap),
+     * so NdisCoSendNetBufferLists' checks of a protocol's NBLs would only
+     * repeat that. With it on, they take the whole path, verify_submit's
+     * snapshot included. */
+    bool direct = !CN_VERIFYING;
+    uint64_t now = cn_ticks();
+    unsigned long n = 0, bytes = 0;
     for (UINT i = 0; i < NumberOfPackets; i++) {
         PNDIS_PACKET P = PacketArray[i];
         struct cn_packet *cp = cn_packet_check_walk(&walk, P);
@@ -205,11 +213,20 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
         nbl->ProtocolReserved[0] = P;
         nbl->SourceHandle = NdisVcHandle;
         cp->co5_private = nbl;
+        if (direct)
+            cn_send_take(cn_nbl(nbl), vc, NdisVcHandle, now);
+        n++;
+        bytes += len;
         *tail = nbl;
         tail = &NET_BUFFER_LIST_NEXT_NBL(nbl);
     }
-    if (head)
-        NdisCoSendNetBufferLists(NdisVcHandle, head, dispatch_flag(NDIS_SEND_FLAGS_DISPATCH_LEVEL));
+    if (head == NULL)
+        return;
+    ULONG flags = dispatch_flag(NDIS_SEND_FLAGS_DISPATCH_LEVEL);
+    if (direct)
+        cn_send_taken(vc, NdisVcHandle, head, n, bytes, flags);
+    else
+        NdisCoSendNetBufferLists(NdisVcHandle, head, flags);
 }
 
 /* co6 CoSendNetBufferListsCompleteHandler of every 5.x client. On entry

@@ -413,7 +413,10 @@ void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status
 /* The send path after its checks, for NBLs condis made and checked itself
  * (compat5's wrappers, verifier off): each NBL of the chain taken with
  * cn_send_take, n of them carrying bytes; the rest is NdisCoSendNetBufferLists'
- * (the VC's state, its queue, the miniport's call). */
+ * (the VC's state, its queue, the miniport's call). false: the VC was
+ * deleted under the caller's feet, and the chain is the caller's again,
+ * untaken, each status CN_STATUS_INVALID_HANDLE; else every NBL comes back
+ * through the VC's send-complete handler. */
 static inline void cn_send_take(struct cn_nbl *c, struct cn_vc *vc, NDIS_HANDLE NdisVcHandle,
                                 uint64_t now)
 {
@@ -422,7 +425,7 @@ static inline void cn_send_take(struct cn_nbl *c, struct cn_vc *vc, NDIS_HANDLE 
     c->vc_handle = NdisVcHandle;
     c->t_submit = now;
 }
-void cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST head,
+bool cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST head,
                    unsigned long n, unsigned long bytes, ULONG SendFlags);
 
 /* Wait for an NDIS event from a host (non-driver) thread, bounded. */

@@ -257,10 +257,10 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
     if (bad)
         cn_send_refuse(vc, bad, NDIS_STATUS_INVALID_PARAMETER);
     if (head != NULL)
-        cn_send_taken(vc, NdisVcHandle, head, n, bytes, SendFlags);
+        (void)cn_send_taken(vc, NdisVcHandle, head, n, bytes, SendFlags);
 }
 
-void cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST head,
+bool cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST head,
                    unsigned long n, unsigned long bytes, ULONG SendFlags)
 {
     struct cn_nbl *c = cn_nbl(head);
@@ -286,7 +286,7 @@ void cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST 
                 NET_BUFFER_LIST_STATUS(nbl) = refuse;
             cn_warn("%s: NdisCoSendNetBufferLists raced with the deletion of its VC; the NBLs "
                     "stay with the caller", vc->vc_client_name);
-            return;
+            return false;
         }
         if (refuse == NDIS_STATUS_VC_NOT_ACTIVATED || refuse == NDIS_STATUS_CLOSING) {
             char obj[128];
@@ -298,7 +298,7 @@ void cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST 
                          condis_status_name(refuse));
         }
         cn_send_refuse(vc, head, refuse);
-        return;
+        return true;
     }
     atomic_fetch_add_explicit(&vc->vc_inflight, (long)n, memory_order_relaxed);
     atomic_fetch_add_explicit(&vc->vc_unreturned, (long)n, memory_order_relaxed);
@@ -314,7 +314,7 @@ void cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST 
             vc->vc_q_head = c;
         vc->vc_q_tail = c;
         cn_spin_unlock(&vc->vc_lock);
-        return;
+        return true;
     }
     vc->vc_draining = true;
     cn_spin_unlock(&vc->vc_lock);
@@ -327,7 +327,7 @@ void cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST 
         if (c == NULL) {
             vc->vc_draining = false;
             cn_spin_unlock(&vc->vc_lock);
-            return;
+            return true;
         }
         vc->vc_q_head = c->chain_next;
         if (vc->vc_q_head == NULL)

@@ -223,10 +223,23 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
     if (head == NULL)
         return;
     ULONG flags = dispatch_flag(NDIS_SEND_FLAGS_DISPATCH_LEVEL);
-    if (direct)
-        cn_send_taken(vc, NdisVcHandle, head, n, bytes, flags);
-    else
+    if (!direct) {
         NdisCoSendNetBufferLists(NdisVcHandle, head, flags);
+        return;
+    }
+    if (cn_send_taken(vc, NdisVcHandle, head, n, bytes, flags))
+        return;
+    /* The VC was deleted since it was looked up: the packets stay with the
+     * caller, marked, as when the handle was stale from the start. */
+    for (PNET_BUFFER_LIST nbl = head, next; nbl; nbl = next) {
+        next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+        NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+        PNDIS_PACKET P = nbl->ProtocolReserved[0];
+        struct cn_packet *cp = cn_packet_of(P);
+        cp->co5_private = NULL;
+        NDIS_SET_PACKET_STATUS(P, CN_STATUS_INVALID_HANDLE);
+        atomic_store_explicit(&cp->state, CN_PKT_IDLE, memory_order_release);
+    }
 }
 
 /* co6 CoSendNetBufferListsCompleteHandler of every 5.x client. On entry

@@ -45,7 +45,8 @@ static inline ULONG dispatch_flag(ULONG flag)
 
 /* ---- sending ------------------------------------------------------------ */
 
-static void complete5(struct cn_proto5 *p5, NDIS_HANDLE vc_ctx, PNDIS_PACKET P, NDIS_STATUS st)
+static inline void complete5(struct cn_proto5 *p5, NDIS_HANDLE vc_ctx, PNDIS_PACKET P,
+                             NDIS_STATUS st)
 {
     CN_CALL(p5->p5_name, p5->p5_chars.CoSendCompleteHandler(st, vc_ctx, P));
 }

@@ -109,9 +109,33 @@ struct cn_nbl *cn_nbl_check(PNET_BUFFER_LIST nbl);
  * the first lookup would not catch either. With the verifier on, every NBL
  * is also looked up in the slab registry: it must be a descriptor of the
  * pool its handle names (NBL-2). */
+/* A slab the registry (span.c) found: which pool's, where, and its
+ * stride as 2^sh_shift times an odd number whose inverse modulo 2^64 is
+ * sh_inv, so that x is a multiple of the stride when its low sh_shift bits
+ * are zero and (x >> sh_shift) * sh_inv is at most sh_lim (no division). */
+struct cn_span_hit {
+    uintptr_t sh_start, sh_end;        /* first descriptor, one past the last */
+    unsigned sh_shift;
+    uint64_t sh_inv, sh_lim;
+    const struct cn_pool *sh_pool;
+};
+
+/* Whether addr is the start of a descriptor of p in the slab h. */
+static inline bool cn_span_hit_holds(const struct cn_span_hit *h, const struct cn_pool *p,
+                                     const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    if (a < h->sh_start || a >= h->sh_end || h->sh_pool != p)
+        return false;
+    uint64_t x = a - h->sh_start;
+    return (x & ((UINT64_C(1) << h->sh_shift) - 1)) == 0 &&
+           (x >> h->sh_shift) * h->sh_inv <= h->sh_lim;
+}
+
 struct cn_nbl_walk {
     NDIS_HANDLE w_handle;              /* the pool handle last found live */
     const void *w_pool;                /* its struct cn_nbl_pool */
+    struct cn_span_hit w_span;         /* verifier: the slab of the last NBL */
 };
 
 struct cn_nbl *cn_nbl_check_walk_slow(struct cn_nbl_walk *w, PNET_BUFFER_LIST nbl);
@@ -241,6 +265,8 @@ int cn_span_add(const struct cn_pool *p, const void *first, size_t count, size_t
 void cn_span_remove(const void *first, size_t count, size_t elem);
 /* Whether addr is the start of a descriptor of one of p's slabs. */
 bool cn_span_holds(const struct cn_pool *p, const void *addr);
+/* The slab that holds addr, into *out; false when none does. */
+bool cn_span_find(const void *addr, struct cn_span_hit *out);
 void cn_span_fini(void);
 
 /* Zeroed, type-stable storage for a pool of either kind (never returned to

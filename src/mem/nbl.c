@@ -506,10 +506,14 @@ struct cn_nbl *cn_nbl_check_walk_slow(struct cn_nbl_walk *w, PNET_BUFFER_LIST nb
 {
     if (CN_VERIFYING && nbl != NULL && w->w_handle != NULL && nbl->NdisPoolHandle == w->w_handle) {
         /* The same pool as the NBL before: the slab registry alone proves
-         * this one is a descriptor of it. */
+         * this one is a descriptor of it, and the slab of the NBL before
+         * nearly always holds it too. */
         struct cn_nbl_pool *np = (struct cn_nbl_pool *)w->w_pool;
         struct cn_nbl *c = cn_nbl(nbl);
-        if (!cn_span_holds(&np->np_pool, nbl) || c->pool != np ||
+        uintptr_t a = (uintptr_t)nbl;
+        if ((a < w->w_span.sh_start || a >= w->w_span.sh_end) && !cn_span_find(nbl, &w->w_span))
+            return NULL;
+        if (!cn_span_hit_holds(&w->w_span, &np->np_pool, nbl) || c->pool != np ||
             __atomic_load_n(&c->cookie, __ATOMIC_ACQUIRE) != CN_NBL_COOKIE)
             return NULL;
         return c;

@@ -32,15 +32,7 @@
 
 struct span {
     uintptr_t sp_chunk;       /* address >> SPAN_SHIFT; 0: never used */
-    uintptr_t sp_start;       /* first descriptor of the slab; 0: deleted */
-    uintptr_t sp_end;         /* one past the last */
-    /* The descriptor stride as 2^sp_shift * an odd number, for a test of
-     * divisibility without a division (one was half of a lookup): x is a
-     * multiple of the stride when its low sp_shift bits are zero and
-     * (x >> sp_shift) * sp_inv, modulo 2^64, is at most sp_lim. */
-    unsigned sp_shift;
-    uint64_t sp_inv, sp_lim;
-    const struct cn_pool *sp_pool;
+    struct cn_span_hit sp;    /* sp.sh_start 0: deleted */
 };
 
 static void span_stride(struct span *s, size_t elem)
@@ -49,9 +41,9 @@ static void span_stride(struct span *s, size_t elem)
     uint64_t odd = elem >> shift, inv = odd;
     for (int i = 0; i < 5; i++)
         inv *= 2 - odd * inv; /* Newton: each step doubles the correct low bits */
-    s->sp_shift = shift;
-    s->sp_inv = inv;
-    s->sp_lim = UINT64_MAX / odd;
+    s->sp.sh_shift = shift;
+    s->sp.sh_inv = inv;
+    s->sp.sh_lim = UINT64_MAX / odd;
 }
 
 static pthread_rwlock_t span_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -65,7 +57,7 @@ static _Atomic uint64_t span_gen = 1;
 struct span_cache {
     uint64_t sc_gen;
     unsigned sc_next;
-    struct span sc_span[SPAN_CACHED];
+    struct cn_span_hit sc_span[SPAN_CACHED];
 };
 static _Thread_local struct span_cache span_cache;
 
@@ -78,7 +70,7 @@ static size_t span_hash(uintptr_t chunk, size_t cap)
 static void span_put(struct span *tab, size_t cap, const struct span *s)
 {
     size_t i = span_hash(s->sp_chunk, cap);
-    while (tab[i].sp_chunk != 0 && tab[i].sp_start != 0)
+    while (tab[i].sp_chunk != 0 && tab[i].sp.sh_start != 0)
         i = (i + 1) & (cap - 1);
     tab[i] = *s;
 }
@@ -91,7 +83,7 @@ static int span_reserve(size_t more)
         return 0;
     size_t live = 0;
     for (size_t i = 0; i < span_cap; i++)
-        live += span_tab[i].sp_chunk != 0 && span_tab[i].sp_start != 0;
+        live += span_tab[i].sp_chunk != 0 && span_tab[i].sp.sh_start != 0;
     size_t cap = span_cap ? span_cap : 256;
     while ((live + more) * 2 > cap)
         cap *= 2;
@@ -99,7 +91,7 @@ static int span_reserve(size_t more)
     if (tab == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < span_cap; i++)
-        if (span_tab[i].sp_chunk != 0 && span_tab[i].sp_start != 0)
+        if (span_tab[i].sp_chunk != 0 && span_tab[i].sp.sh_start != 0)
             span_put(tab, cap, &span_tab[i]);
     free(span_tab);
     span_tab = tab;
@@ -116,12 +108,12 @@ int cn_span_add(const struct cn_pool *p, const void *first, size_t count, size_t
     int rc = span_reserve(c1 - c0 + 1);
     if (rc == 0) {
         for (uintptr_t c = c0; c <= c1; c++) {
-            struct span s = { .sp_chunk = c, .sp_start = start, .sp_end = end, .sp_pool = p };
+            struct span s = { .sp_chunk = c, .sp = { .sh_start = start, .sh_end = end, .sh_pool = p } };
             span_stride(&s, elem);
             size_t i = span_hash(c, span_cap);
             /* A deleted slot is reused; a never-used one ends the probes
              * of lookups, so it is counted when taken. */
-            while (span_tab[i].sp_chunk != 0 && span_tab[i].sp_start != 0)
+            while (span_tab[i].sp_chunk != 0 && span_tab[i].sp.sh_start != 0)
                 i = (i + 1) & (span_cap - 1);
             span_used += span_tab[i].sp_chunk == 0;
             span_tab[i] = s;
@@ -138,8 +130,8 @@ void cn_span_remove(const void *first, size_t count, size_t elem)
     for (uintptr_t c = start >> SPAN_SHIFT; span_cap != 0 && c <= (end - 1) >> SPAN_SHIFT; c++) {
         for (size_t i = span_hash(c, span_cap); span_tab[i].sp_chunk != 0;
              i = (i + 1) & (span_cap - 1)) {
-            if (span_tab[i].sp_chunk == c && span_tab[i].sp_start == start) {
-                span_tab[i].sp_start = 0; /* deleted; keeps the probe chains whole */
+            if (span_tab[i].sp_chunk == c && span_tab[i].sp.sh_start == start) {
+                span_tab[i].sp.sh_start = 0; /* deleted; keeps the probe chains whole */
                 atomic_fetch_add_explicit(&span_gen, 1, memory_order_release);
                 break;
             }
@@ -148,16 +140,9 @@ void cn_span_remove(const void *first, size_t count, size_t elem)
     pthread_rwlock_unlock(&span_lock);
 }
 
-static inline bool span_match(const struct span *s, const struct cn_pool *p, uintptr_t a)
-{
-    uint64_t x = a - s->sp_start;
-    return s->sp_pool == p && (x & ((UINT64_C(1) << s->sp_shift) - 1)) == 0 &&
-           (x >> s->sp_shift) * s->sp_inv <= s->sp_lim;
-}
-
 /* The table, under its lock; what it finds goes into this thread's cache. */
-static __attribute__((noinline)) bool span_lookup(const struct cn_pool *p, uintptr_t a,
-                                                  uint64_t gen)
+static __attribute__((noinline)) bool span_lookup(uintptr_t a, uint64_t gen,
+                                                  struct cn_span_hit *out)
 {
     struct span_cache *sc = &span_cache;
     uintptr_t chunk = a >> SPAN_SHIFT;
@@ -171,9 +156,11 @@ static __attribute__((noinline)) bool span_lookup(const struct cn_pool *p, uintp
         for (size_t i = span_hash(chunk, span_cap); span_tab[i].sp_chunk != 0;
              i = (i + 1) & (span_cap - 1)) {
             const struct span *s = &span_tab[i];
-            if (s->sp_chunk == chunk && s->sp_start != 0 && a >= s->sp_start && a < s->sp_end) {
-                found = span_match(s, p, a);
-                sc->sc_span[sc->sc_next++ % SPAN_CACHED] = *s;
+            if (s->sp_chunk == chunk && s->sp.sh_start != 0 && a >= s->sp.sh_start &&
+                a < s->sp.sh_end) {
+                *out = s->sp;
+                sc->sc_span[sc->sc_next++ % SPAN_CACHED] = s->sp;
+                found = true;
                 break;
             }
         }
@@ -182,7 +169,7 @@ static __attribute__((noinline)) bool span_lookup(const struct cn_pool *p, uintp
     return found;
 }
 
-bool cn_span_holds(const struct cn_pool *p, const void *addr)
+bool cn_span_find(const void *addr, struct cn_span_hit *out)
 {
     uintptr_t a = (uintptr_t)addr;
     const struct span_cache *sc = &span_cache;
@@ -191,12 +178,20 @@ bool cn_span_holds(const struct cn_pool *p, const void *addr)
     uint64_t gen = atomic_load_explicit(&span_gen, memory_order_acquire);
     if (__builtin_expect(sc->sc_gen == gen, 1)) {
         for (unsigned k = 0; k < SPAN_CACHED; k++) {
-            const struct span *s = &sc->sc_span[k];
-            if (a >= s->sp_start && a < s->sp_end)
-                return span_match(s, p, a);
+            const struct cn_span_hit *h = &sc->sc_span[k];
+            if (a >= h->sh_start && a < h->sh_end) {
+                *out = *h;
+                return true;
+            }
         }
     }
-    return span_lookup(p, a, gen);
+    return span_lookup(a, gen, out);
+}
+
+bool cn_span_holds(const struct cn_pool *p, const void *addr)
+{
+    struct cn_span_hit h;
+    return cn_span_find(addr, &h) && cn_span_hit_holds(&h, p, addr);
 }
 
 void cn_span_fini(void)

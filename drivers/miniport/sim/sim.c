@@ -1023,6 +1023,36 @@ static BOOLEAN SimAdmitOne(PSIM_CONTEXT Ctx, PSIM_VC Vc, SIM_PASS *Pass, BOOLEAN
     return TRUE;
 }
 
+/* Whether Vc's NBLs take no time on the wire: no latency, no shaping, not
+ * completed early. Each then leaves the TX queue at the pass after the one
+ * that let it in, in order, so the scheduler moves them in runs. */
+static inline BOOLEAN SimUntimed(const SIM_ADAPTER *Adapter, const SIM_VC *Vc)
+{
+    return Adapter->Latency == 0 && !Adapter->EarlyComplete && Vc->PeakBandwidth == 0;
+}
+
+/* An untimed VC's first Max waiting NBLs (at most) into the TX queue at
+ * once, as SimAdmitOne would let them in one by one; how many. */
+static ULONG SimAdmitRun(PSIM_CONTEXT Ctx, PSIM_VC Vc, ULONG Max, ULONG64 Now)
+{
+    ULONG k = Vc->Wait.Count < Max ? Vc->Wait.Count : Max;
+    PNET_BUFFER_LIST first = Vc->Wait.Head, last = first;
+    SimSetTime(first, Now);
+    for (ULONG i = 1; i < k; i++) {
+        last = SimNext(last);
+        SimSetTime(last, Now);
+    }
+    Vc->Wait.Head = SimNext(last);
+    if (Vc->Wait.Head == NULL)
+        Vc->Wait.Tail = NULL;
+    Vc->Wait.Count -= k;
+    SimSetNext(last, NULL);
+    Ctx->Waiting -= k;
+    SimQueueAppend(&Vc->Wire, first, last, k);
+    SimListAdd(&Ctx->WireList, &Vc->WireLink);
+    return k;
+}
+
 /*
  * One pass of the scheduler over a context, Ctx->Lock held: free the TX
  * queue slots of NBLs that left it, let waiting NBLs in (round-robin over
@@ -1051,6 +1081,13 @@ static VOID SimSchedule(PSIM_CONTEXT Ctx, SIM_PASS *Pass)
         if (drain || vc->State == SimVcClosing) {
             SimFlushVc(Ctx, vc, Pass);
             continue;
+        }
+        if (SimUntimed(adapter, vc) && vc->Wire.Head != NULL) {
+            /* All of it left: it entered at an earlier pass. */
+            Pass->Released += (LONG)vc->Wire.Count;
+            SimQueueAppend(&vc->Done, vc->Wire.Head, vc->Wire.Tail, vc->Wire.Count);
+            vc->Wire.Head = vc->Wire.Tail = NULL;
+            vc->Wire.Count = 0;
         }
         while (vc->Wire.Head != NULL && SimTimeOf(vc->Wire.Head, now) <= now) {
             PNET_BUFFER_LIST nbl = SimQueuePop(&vc->Wire);
@@ -1089,6 +1126,16 @@ static VOID SimSchedule(PSIM_CONTEXT Ctx, SIM_PASS *Pass)
                 slots = SimTakeSlots(adapter, Ctx->Waiting);
                 taken += slots;
                 full = slots == 0;
+            }
+            if (alone && slots > 0 && SimUntimed(adapter, vc)) {
+                /* Alone, it takes all it can in its turn anyway. */
+                slots -= (LONG)SimAdmitRun(Ctx, vc, (ULONG)slots, now);
+                Pass->Progress = TRUE;
+                if (vc->Wait.Head == NULL) {
+                    SimListRemove(&vc->WaitLink);
+                    break;
+                }
+                continue;
             }
             BOOLEAN needSlot = FALSE;
             if (!SimAdmitOne(Ctx, vc, Pass, &needSlot, &slots)) {

@@ -47,14 +47,6 @@ ULONG McmLibSendCompleteFlags(VOID)
     return KeGetCurrentIrql() == DISPATCH_LEVEL ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
 }
 
-ULONG64 McmLibNblDataLength(PNET_BUFFER_LIST Nbl)
-{
-    ULONG64 length = 0;
-    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(Nbl); nb != NULL; nb = NET_BUFFER_NEXT_NB(nb))
-        length += NET_BUFFER_DATA_LENGTH(nb);
-    return length;
-}
-
 PVOID McmLibAllocateZeroed(NDIS_HANDLE Handle, SIZE_T Size, ULONG Tag)
 {
     if (Size > 0xFFFFFFFFUL)

@@ -61,7 +61,13 @@ ULONG McmLibSendCompleteFlags(VOID);
 
 /* Bytes of data in an NBL: the sum over its NET_BUFFERs. Reads the NBL
  * only; the caller owns it. Any IRQL <= DISPATCH_LEVEL. */
-ULONG64 McmLibNblDataLength(PNET_BUFFER_LIST Nbl);
+static FORCEINLINE ULONG64 McmLibNblDataLength(PNET_BUFFER_LIST Nbl)
+{
+    ULONG64 length = 0;
+    for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(Nbl); nb != NULL; nb = NET_BUFFER_NEXT_NB(nb))
+        length += NET_BUFFER_DATA_LENGTH(nb);
+    return length;
+}
 
 /* Zeroed memory of Size bytes with Tag, charged to Handle (the adapter's
  * or the driver's NDIS handle); NULL when there is none, or when Size does

@@ -1711,22 +1711,30 @@ static void bench_check_result(const struct run *r, const struct jv *res, bool s
         assert_int_equal((long long)a->num, 0);
 }
 
+/* `condis bench` with args (a --json run), which must exit 0; its JSON
+ * into *v. */
+static struct run bench_json(const char *const *args, struct jv *v)
+{
+    struct run_opts o = { .timeout_s = 240 };
+    struct run r = run_condis(&o, args);
+    expect_status(&r, 0);
+    const char *err = NULL;
+    if (!json_parse(r.out, v, &err)) {
+        run_dump("condis bench --json", &r);
+        fail_msg("JSON: %s", err);
+    }
+    return r;
+}
+
 static void test_bench(void **state)
 {
     (void)state;
-    struct run_opts o = { .timeout_s = 240 };
     const char *args[] = { "bench", "--json", "--quick", "--rounds", "1",
                            "--only", "send6_inline_c1", "--only", "send5_inline_c32",
                            "--only", "recv6_loop_c32", "--only", "send6_verify_c32",
                            "--only", "naive_1t_c32", "--only", "dpdk_1t_c32", NULL };
-    struct run r = run_condis(&o, args);
-    expect_status(&r, 0);
     struct jv v;
-    const char *err = NULL;
-    if (!json_parse(r.out, &v, &err)) {
-        run_dump("condis bench --json", &r);
-        fail_msg("JSON: %s", err);
-    }
+    struct run r = bench_json(args, &v);
     const struct jv *sc = jget(&v, "scenarios"), *bl = jget(&v, "baselines");
     assert_non_null(sc);
     assert_non_null(bl);
@@ -1784,18 +1792,11 @@ static void test_bench(void **state)
 static void test_bench_vc_bytes(void **state)
 {
     (void)state;
-    struct run_opts o = { .timeout_s = 240 };
     const char *args[] = { "bench", "--json", "--quick", "--rounds", "1",
                            "--only", "send6_inline_c32", "--only", "send6_inline_c32_100kvc",
                            NULL };
-    struct run r = run_condis(&o, args);
-    expect_status(&r, 0);
     struct jv v;
-    const char *err = NULL;
-    if (!json_parse(r.out, &v, &err)) {
-        run_dump("condis bench --json", &r);
-        fail_msg("JSON: %s", err);
-    }
+    struct run r = bench_json(args, &v);
     const struct jv *one = jget(jget(&v, "scenarios"), "send6_inline_c32");
     assert_non_null(one);
     const struct jv *vb = jget(&v, "vc_bytes");

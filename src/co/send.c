@@ -103,8 +103,11 @@ static __attribute__((noinline, cold)) void verify_complete(struct cn_vc *vc, PN
     struct cn_vshadow *s = cn_vshadow_get(&c->vshadow);
     const char *mp = refused ? "condis" : cn_current_driver();
     cn_vhist_add_at(s, refused ? CN_EV_REFUSE : CN_EV_COMPLETE, mp, stamp, who);
-    if (refused || s == NULL)
+    if (refused || s == NULL) {
+        /* complete_run gives it back to the protocol next. */
+        cn_vhist_add_at(s, CN_EV_RETURN, vc->vc_client_name, stamp, who);
         return;
+    }
     char obj[320];
     NDIS_STATUS st = NET_BUFFER_LIST_STATUS(nbl);
     if (st == CN_VERIFY_POISON || st == NDIS_STATUS_PENDING) {
@@ -134,6 +137,7 @@ static __attribute__((noinline, cold)) void verify_complete(struct cn_vc *vc, PN
     cn_vmp_keep(s, nbl->MiniportReserved);
     s->vs_completer = mp;
     s->vs_mp_valid = true;
+    cn_vhist_add_at(s, CN_EV_RETURN, vc->vc_client_name, stamp, who);
 }
 
 void cn_send_refuse(struct cn_vc *vc, PNET_BUFFER_LIST chain, NDIS_STATUS status)
@@ -364,12 +368,8 @@ static inline void complete_run(struct cn_vc *vc, PNET_BUFFER_LIST head, unsigne
     /* The VC cannot be deleted while these sends are outstanding, so its
      * handle read here names this VC, not a later one in the same memory. */
     uintptr_t h = (uintptr_t)vc->vc_handle;
-    if (CN_VERIFYING) {
-        uint64_t stamp = cn_stamp(), who = cn_vhist_who();
-        for (PNET_BUFFER_LIST nbl = head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
-            cn_vhist_add_at(cn_vshadow_peek(&cn_nbl(nbl)->vshadow), CN_EV_RETURN,
-                            vc->vc_client_name, stamp, who);
-    }
+    /* With the verifier on, each NBL's history got its "returned" event
+     * from verify_complete (or, taken back, from send_reclaim). */
     /* The protocol owns these from the call on: it may close the call
      * inside its handler, or from a thread the handler wakes. */
     atomic_fetch_sub_explicit(&vc->vc_unreturned, (long)n, memory_order_relaxed);
@@ -625,6 +625,7 @@ static size_t send_reclaim(uint64_t min_age_ns)
                      "to the protocol with NDIS_STATUS_REQUEST_ABORTED so that the run can end",
                      age);
         cn_vhist_add(s, CN_EV_RECLAIM, "condis");
+        cn_vhist_add(s, CN_EV_RETURN, vc->vc_client_name);
         struct cn_driver *mp = vc->vc_adapter ? vc->vc_adapter->ad_miniport : NULL;
         if (mp != NULL && mp->drv_send_reclaimed != NULL)
             mp->drv_send_reclaimed(vc->vc_mp_context, nbl);

@@ -134,7 +134,12 @@ struct cn_vshadow {
 /* The shadow of a descriptor, created on first use: *slot is the
  * descriptor's shadow pointer (zero when it was carved). NULL only when
  * memory ran out (the checks then skip it). */
-struct cn_vshadow *cn_vshadow_get(void *_Atomic *slot);
+struct cn_vshadow *cn_vshadow_attach(void *_Atomic *slot); /* the first time */
+static inline struct cn_vshadow *cn_vshadow_get(void *_Atomic *slot)
+{
+    struct cn_vshadow *s = atomic_load_explicit(slot, memory_order_acquire);
+    return __builtin_expect(s != NULL, 1) ? s : cn_vshadow_attach(slot);
+}
 /* The shadow if one exists, without creating it. */
 static inline struct cn_vshadow *cn_vshadow_peek(void *_Atomic *slot)
 {

@@ -50,11 +50,8 @@ static struct cn_vshadow *shadow_alloc(void)
     return s;
 }
 
-struct cn_vshadow *cn_vshadow_get(void *_Atomic *slot)
+struct cn_vshadow *cn_vshadow_attach(void *_Atomic *slot)
 {
-    struct cn_vshadow *s = atomic_load_explicit(slot, memory_order_acquire);
-    if (__builtin_expect(s != NULL, 1))
-        return s;
     struct cn_vshadow *fresh = shadow_alloc();
     if (fresh == NULL)
         return NULL;

@@ -17,6 +17,7 @@
 
 #include "drivers/client5.h"
 #include "drivers/tdrivers.h"
+#include "compat5/cn_compat5.h" /* cn_send5_before_send_hook */
 
 #define WAIT_MS 10000
 
@@ -226,6 +227,43 @@ static void test_c5_inactive_and_dead_vc(void **state)
     env_end(&e);
 }
 
+/* The VC is deleted after NdisCoSendPackets looked it up but before the
+ * packets reach its queue (cn_send5_before_send_hook stands for the other
+ * thread): every packet stays with the caller, marked STATUS_INVALID_HANDLE,
+ * none is left in flight. With the verifier off the wrappers go straight to
+ * the VC's queue; with it on they take NdisCoSendNetBufferLists' whole path:
+ * the test runs both ways. */
+static struct c5_vc *deleted_in_send;
+static NDIS_STATUS deleted_in_send_status;
+
+static void delete_vc_in_send(NDIS_HANDLE NdisVcHandle)
+{
+    (void)NdisVcHandle;
+    cn_send5_before_send_hook = NULL;
+    deleted_in_send_status = client5_delete_vc(deleted_in_send);
+}
+
+static void test_c5_vc_deleted_during_send(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start_tmcm(&e, NULL);
+    NDIS_STATUS st;
+    struct c5_vc *v = client5_create_vc(&st);
+    assert_non_null(v);
+    NDIS_HANDLE h = v->ndis_vc;
+    deleted_in_send = v;
+    deleted_in_send_status = NDIS_STATUS_FAILURE;
+    cn_send5_before_send_hook = delete_vc_in_send;
+    unsigned long w = condis_warnings();
+    assert_int_equal(client5_send_on_handle(h, 5), 5);
+    assert_null(cn_send5_before_send_hook); /* it ran */
+    assert_int_equal(deleted_in_send_status, NDIS_STATUS_SUCCESS);
+    assert_true(condis_warnings() > w);
+    e.warnings = condis_warnings();
+    env_end(&e);
+}
+
 /* tmcm holds the sends and completes them in reverse or shuffled order,
  * some with a failure: each packet comes back once with the miniport's
  * status, and the packets reached the miniport in send order. */
@@ -393,6 +431,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_c5_loop_kept_receives, cn_test_setup,
                                         cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_c5_inactive_and_dead_vc, cn_test_setup,
+                                        cn_test_teardown),
+        cmocka_unit_test_setup_teardown(test_c5_vc_deleted_during_send, cn_test_setup,
+                                        cn_test_teardown),
+        cmocka_unit_test_setup_teardown(test_c5_vc_deleted_during_send, cn_test_setup_verify,
                                         cn_test_teardown),
         cmocka_unit_test_setup_teardown(test_c5_tmcm_reordered_failing, cn_test_setup,
                                         cn_test_teardown),

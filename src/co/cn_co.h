@@ -427,6 +427,13 @@ static inline void cn_send_take(struct cn_nbl *c, struct cn_vc *vc, NDIS_HANDLE 
 }
 bool cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST head,
                    unsigned long n, unsigned long bytes, ULONG SendFlags);
+/* NdisCoSendNetBufferLists after its VC lookup and flag check, every check
+ * of each NBL included, on vc (cn_vc_get(NdisVcHandle) of a moment ago).
+ * Returns NULL when every NBL went to the miniport or was completed, or the
+ * chain that stays with the caller, untaken, each status
+ * CN_STATUS_INVALID_HANDLE, when the VC was deleted since its lookup. */
+PNET_BUFFER_LIST cn_send_nbls(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBufferLists,
+                              ULONG SendFlags);
 
 /* Wait for an NDIS event from a host (non-driver) thread, bounded. */
 bool cn_host_wait(PNDIS_EVENT ev, unsigned ms);

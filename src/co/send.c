@@ -204,6 +204,12 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
                      nbl_vc_text(NetBufferLists, vc, obj, sizeof(obj)), NULL,
                      "NDIS_SEND_FLAGS_DISPATCH_LEVEL set below DISPATCH_LEVEL");
     }
+    (void)cn_send_nbls(vc, NdisVcHandle, NetBufferLists, SendFlags);
+}
+
+PNET_BUFFER_LIST cn_send_nbls(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBufferLists,
+                              ULONG SendFlags)
+{
 
     /* Take the NBLs: mark each as sending and record its VC. NBLs condis
      * cannot take are set aside and completed with a failure. */
@@ -260,8 +266,9 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
     *tailp = NULL;
     if (bad)
         cn_send_refuse(vc, bad, NDIS_STATUS_INVALID_PARAMETER);
-    if (head != NULL)
-        (void)cn_send_taken(vc, NdisVcHandle, head, n, bytes, SendFlags);
+    if (head != NULL && !cn_send_taken(vc, NdisVcHandle, head, n, bytes, SendFlags))
+        return head;
+    return NULL;
 }
 
 bool cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST head,
@@ -288,8 +295,8 @@ bool cn_send_taken(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST 
         if (refuse == CN_STATUS_INVALID_HANDLE) {
             for (PNET_BUFFER_LIST nbl = head; nbl; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl))
                 NET_BUFFER_LIST_STATUS(nbl) = refuse;
-            cn_warn("%s: NdisCoSendNetBufferLists raced with the deletion of its VC; the NBLs "
-                    "stay with the caller", vc->vc_client_name);
+            cn_warn("%s: a send raced with the deletion of its VC; what it sent "
+                    "stays with the caller, marked STATUS_INVALID_HANDLE", vc->vc_client_name);
             return false;
         }
         if (refuse == NDIS_STATUS_VC_NOT_ACTIVATED || refuse == NDIS_STATUS_CLOSING) {

@@ -119,6 +119,11 @@ static inline struct cn_packet *cn_packet_check_walk(struct cn_packet_walk *w, P
  * being freed (send5.c). */
 void cn_send5_unwrap(struct cn_packet *cp);
 
+/* Tests only: when set, NdisCoSendPackets calls it once its VC is looked up
+ * and its packets are wrapped, just before it hands them on; a test deletes
+ * the VC there, as another thread could at that moment. */
+extern void (*cn_send5_before_send_hook)(NDIS_HANDLE NdisVcHandle);
+
 /* The driver that allocated the packet's pool, or "?". */
 const char *cn_packet_owner(PNDIS_PACKET Packet);
 

@@ -135,6 +135,8 @@ void cn_send5_drop_wraps(struct cn_proto5 *p5)
     }
 }
 
+void (*cn_send5_before_send_hook)(NDIS_HANDLE NdisVcHandle);
+
 VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT NumberOfPackets)
 {
     if (PacketArray == NULL || NumberOfPackets == 0)
@@ -224,20 +226,23 @@ VOID NdisCoSendPackets(NDIS_HANDLE NdisVcHandle, PPNDIS_PACKET PacketArray, UINT
     if (head == NULL)
         return;
     ULONG flags = dispatch_flag(NDIS_SEND_FLAGS_DISPATCH_LEVEL);
-    if (!direct) {
-        NdisCoSendNetBufferLists(NdisVcHandle, head, flags);
-        return;
-    }
-    if (cn_send_taken(vc, NdisVcHandle, head, n, bytes, flags))
-        return;
-    /* The VC was deleted since it was looked up: the packets stay with the
+    PNET_BUFFER_LIST left;
+    if (__builtin_expect(cn_send5_before_send_hook != NULL, 0))
+        cn_send5_before_send_hook(NdisVcHandle);
+    if (direct)
+        left = cn_send_taken(vc, NdisVcHandle, head, n, bytes, flags) ? NULL : head;
+    else
+        left = cn_send_nbls(vc, NdisVcHandle, head, flags);
+    /* The VC was deleted since it was looked up: these packets stay with the
      * caller, marked, as when the handle was stale from the start. */
-    for (PNET_BUFFER_LIST nbl = head, next; nbl; nbl = next) {
+    for (PNET_BUFFER_LIST nbl = left, next; nbl; nbl = next) {
         next = NET_BUFFER_LIST_NEXT_NBL(nbl);
         NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
         PNDIS_PACKET P = nbl->ProtocolReserved[0];
         struct cn_packet *cp = cn_packet_of(P);
         cp->co5_private = NULL;
+        if (CN_VERIFYING)
+            cn_verify_complete5(P, cp, "NdisCoSendPackets");
         NDIS_SET_PACKET_STATUS(P, CN_STATUS_INVALID_HANDLE);
         atomic_store_explicit(&cp->state, CN_PKT_IDLE, memory_order_release);
     }

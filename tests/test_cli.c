@@ -1810,6 +1810,21 @@ static void test_bench_vc_bytes(void **state)
         assert_true(jnum(vb, "vc_bytes", "drivers") > 0);
         assert_int_equal(jneed(vb, "vc_bytes", "met", J_BOOL)->b, true);
     }
+    /* The one target these two make: in one round, the three ways of
+     * taking the ratio agree, and the verdict follows the judged one. */
+    const struct jv *t = jneed(&v, "bench", "targets", J_ARR);
+    assert_int_equal(t->n, 1);
+    const struct jv *t0 = &t->v[0];
+    assert_string_equal(jneed(t0, "targets[]", "candidate", J_STR)->str, "send6_inline_c32_100kvc");
+    assert_string_equal(jneed(t0, "targets[]", "reference", J_STR)->str, "send6_inline_c32");
+    double many = bench_num(&r, jget(jget(&v, "scenarios"), "send6_inline_c32_100kvc"), "ns_per_nbl");
+    double ratio = jnum(t0, "targets[]", "ratio"), want = many / bench_num(&r, one, "ns_per_nbl");
+    assert_true(fabs(ratio - want) <= 0.002 * want + 0.001);
+    assert_true(fabs(jnum(t0, "targets[]", "medians") - ratio) <= 0.001);
+    assert_true(fabs(jnum(t0, "targets[]", "fastest_rounds") - ratio) <= 0.001);
+    assert_true(jnum(t0, "targets[]", "limit") == 1.3);
+    if (fabs(ratio - 1.3) > 0.001) /* the printed ratio is rounded */
+        assert_int_equal(jneed(t0, "targets[]", "met", J_BOOL)->b, ratio <= 1.3);
     jv_free(&v);
     run_free(&r);
 }

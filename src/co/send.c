@@ -210,7 +210,6 @@ VOID NdisCoSendNetBufferLists(NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBuff
 PNET_BUFFER_LIST cn_send_nbls(struct cn_vc *vc, NDIS_HANDLE NdisVcHandle, PNET_BUFFER_LIST NetBufferLists,
                               ULONG SendFlags)
 {
-
     /* Take the NBLs: mark each as sending and record its VC. NBLs condis
      * cannot take are set aside and completed with a failure. */
     PNET_BUFFER_LIST head = NULL, *tailp = &head, bad = NULL, *badp = &bad;
